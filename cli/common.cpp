@@ -1,0 +1,34 @@
+#include "cli/common.h"
+
+#include <cstdio>
+#include <unistd.h>
+
+namespace strata::cli {
+
+GlobalOptions& global_options() {
+  static GlobalOptions options;
+  return options;
+}
+
+void add_global_flags(CLI::App& cmd) {
+  auto& g = global_options();
+  cmd.add_flag("-q,--quiet", g.quiet, "Print nothing but errors and requested output");
+  cmd.add_flag("-v,--verbose", g.verbose, "Say more about what is done (repeat for more)");
+  cmd.add_flag("--json", g.json, "Print the result as JSON on stdout");
+}
+
+void note(const std::string& message) {
+  if (!global_options().quiet) std::fprintf(stderr, "%s\n", message.c_str());
+}
+
+void verbose(const std::string& message) {
+  if (global_options().verbose > 0 && !global_options().quiet) std::fprintf(stderr, "strata: %s\n", message.c_str());
+}
+
+void print_json(const nlohmann::json& value) {
+  std::string text = isatty(STDOUT_FILENO) ? value.dump(2) : value.dump();
+  std::fprintf(stdout, "%s\n", text.c_str());
+  std::fflush(stdout);
+}
+
+} // namespace strata::cli

@@ -1,0 +1,27 @@
+// What every strata command shares: output modes, messages, exit handling.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace strata::cli {
+
+// Options every command takes.
+struct GlobalOptions {
+  bool quiet = false;
+  int verbose = 0;
+  bool json = false;
+};
+
+GlobalOptions& global_options();
+// Adds -q/--quiet, -v/--verbose and --json to a subcommand.
+void add_global_flags(CLI::App& cmd);
+
+// A note for the user on stderr (suppressed by -q).
+void note(const std::string& message);
+// Details shown with -v.
+void verbose(const std::string& message);
+// Prints JSON to stdout (pretty when stdout is a terminal).
+void print_json(const nlohmann::json& value);
+
+} // namespace strata::cli

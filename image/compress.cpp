@@ -1,0 +1,235 @@
+#include "image/compress.h"
+
+#include "ns/sys/error.h"
+
+#include <condition_variable>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <libdeflate.h>
+#include <mutex>
+#include <sched.h>
+#include <thread>
+#include <vector>
+#include <zstd.h>
+
+namespace strata {
+
+Compression parse_compression(std::string_view name, std::string_view what) {
+  if (name == "none") return Compression::None;
+  if (name == "gzip" || name == "gz") return Compression::Gzip;
+  if (name == "zstd" || name == "zst") return Compression::Zstd;
+  fail_input("{}: unknown compression '{}' (expected none, gzip or zstd)", what, name);
+}
+
+std::string compression_name(Compression c) {
+  switch (c) {
+  case Compression::None: return "none";
+  case Compression::Gzip: return "gzip";
+  case Compression::Zstd: return "zstd";
+  }
+  return "none";
+}
+
+unsigned compression_threads() {
+  if (const char* env = std::getenv("STRATA_THREADS"); env && *env) {
+    int n = std::atoi(env);
+    if (n >= 1 && n <= 256) return static_cast<unsigned>(n);
+  }
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+Compression sniff_compression(const void* data, size_t size) {
+  auto b = static_cast<const unsigned char*>(data);
+  if (size >= 2 && b[0] == 0x1f && b[1] == 0x8b) return Compression::Gzip;
+  if (size >= 4 && b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd) return Compression::Zstd;
+  return Compression::None;
+}
+
+namespace {
+
+class PassThrough : public ByteSink {
+public:
+  explicit PassThrough(ByteSink& out) : out_(out) {}
+  void write(const void* data, size_t size) override { out_.write(data, size); }
+  void finish() override { out_.finish(); }
+
+private:
+  ByteSink& out_;
+};
+
+// gzip as a series of independent members, one per fixed-size chunk (RFC 1952
+// allows several; every gzip reader in the container world reads them). Chunks are
+// compressed in parallel and written in order, so the bytes do not depend on timing.
+class ParallelGzip : public ByteSink {
+public:
+  static constexpr size_t kChunk = 1 << 20;
+  static constexpr int kLevel = 6;
+
+  explicit ParallelGzip(ByteSink& out) : out_(out), threads_(compression_threads()) {
+    current_.reserve(kChunk);
+    for (unsigned i = 0; i < threads_; ++i) workers_.emplace_back([this] { work(); });
+  }
+  ~ParallelGzip() override { stop(); }
+
+  void write(const void* data, size_t size) override {
+    auto p = static_cast<const char*>(data);
+    while (size > 0) {
+      size_t take = std::min(size, kChunk - current_.size());
+      current_.insert(current_.end(), p, p + take);
+      p += take;
+      size -= take;
+      if (current_.size() == kChunk) submit();
+    }
+  }
+
+  void finish() override {
+    if (!current_.empty() || !wrote_any_) submit();
+    while (drain_one()) {
+    }
+    stop();
+    out_.finish();
+  }
+
+private:
+  struct Job {
+    std::vector<char> input;
+    std::vector<char> output;
+    bool done = false;
+    std::string error;
+  };
+
+  void submit() {
+    auto job = std::make_shared<Job>();
+    job->input.swap(current_);
+    current_.reserve(kChunk);
+    wrote_any_ = true;
+    {
+      std::lock_guard lock(mu_);
+      pending_.push_back(job);
+      order_.push_back(job);
+    }
+    work_cv_.notify_one();
+    while (order_.size() > 2 * threads_) drain_one();
+  }
+
+  // Waits for the oldest job and writes its output; false when none is left.
+  bool drain_one() {
+    std::shared_ptr<Job> job;
+    {
+      std::unique_lock lock(mu_);
+      if (order_.empty()) return false;
+      job = order_.front();
+      done_cv_.wait(lock, [&] { return job->done; });
+      order_.pop_front();
+    }
+    if (!job->error.empty()) fail_work("gzip: {}", job->error);
+    out_.write(job->output.data(), job->output.size());
+    return true;
+  }
+
+  void work() {
+    libdeflate_compressor* c = libdeflate_alloc_compressor(kLevel);
+    for (;;) {
+      std::shared_ptr<Job> job;
+      {
+        std::unique_lock lock(mu_);
+        work_cv_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
+        if (pending_.empty()) break;
+        job = pending_.front();
+        pending_.pop_front();
+      }
+      if (!c) {
+        job->error = "out of memory";
+      } else {
+        job->output.resize(libdeflate_gzip_compress_bound(c, job->input.size()));
+        size_t n = libdeflate_gzip_compress(c, job->input.data(), job->input.size(), job->output.data(),
+                                            job->output.size());
+        if (n == 0) job->error = "compression failed";
+        job->output.resize(n);
+      }
+      std::vector<char>().swap(job->input);
+      {
+        std::lock_guard lock(mu_);
+        job->done = true;
+      }
+      done_cv_.notify_all();
+    }
+    if (c) libdeflate_free_compressor(c);
+  }
+
+  void stop() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    work_cv_.notify_all();
+    for (auto& t : workers_)
+      if (t.joinable()) t.join();
+    workers_.clear();
+  }
+
+  ByteSink& out_;
+  unsigned threads_;
+  std::vector<char> current_;
+  bool wrote_any_ = false;
+  std::mutex mu_;
+  std::condition_variable work_cv_, done_cv_;
+  std::deque<std::shared_ptr<Job>> pending_, order_;
+  std::vector<std::thread> workers_;
+  bool stopping_ = false;
+};
+
+class Zstd : public ByteSink {
+public:
+  static constexpr int kLevel = 3;
+
+  explicit Zstd(ByteSink& out) : out_(out), ctx_(ZSTD_createCCtx()), buf_(ZSTD_CStreamOutSize()) {
+    if (!ctx_) throw std::bad_alloc();
+    ZSTD_CCtx_setParameter(ctx_, ZSTD_c_compressionLevel, kLevel);
+    ZSTD_CCtx_setParameter(ctx_, ZSTD_c_checksumFlag, 1);
+    // With one worker or more the output is the same whatever their number.
+    ZSTD_CCtx_setParameter(ctx_, ZSTD_c_nbWorkers, static_cast<int>(compression_threads()));
+  }
+  ~Zstd() override { ZSTD_freeCCtx(ctx_); }
+
+  void write(const void* data, size_t size) override {
+    ZSTD_inBuffer in{data, size, 0};
+    while (in.pos < in.size) pump(in, ZSTD_e_continue);
+  }
+
+  void finish() override {
+    ZSTD_inBuffer in{nullptr, 0, 0};
+    while (pump(in, ZSTD_e_end) != 0) {
+    }
+    out_.finish();
+  }
+
+private:
+  size_t pump(ZSTD_inBuffer& in, ZSTD_EndDirective mode) {
+    ZSTD_outBuffer out{buf_.data(), buf_.size(), 0};
+    size_t left = ZSTD_compressStream2(ctx_, &out, &in, mode);
+    if (ZSTD_isError(left)) fail_work("zstd: {}", ZSTD_getErrorName(left));
+    if (out.pos) out_.write(buf_.data(), out.pos);
+    return left;
+  }
+
+  ByteSink& out_;
+  ZSTD_CCtx* ctx_;
+  std::vector<char> buf_;
+};
+
+} // namespace
+
+std::unique_ptr<ByteSink> make_compressor(Compression c, ByteSink& out) {
+  switch (c) {
+  case Compression::Gzip: return std::make_unique<ParallelGzip>(out);
+  case Compression::Zstd: return std::make_unique<Zstd>(out);
+  case Compression::None: break;
+  }
+  return std::make_unique<PassThrough>(out);
+}
+
+} // namespace strata

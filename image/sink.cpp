@@ -1,0 +1,9 @@
+#include "image/sink.h"
+
+#include "ns/sys/file.h"
+
+namespace strata {
+
+void FdSink::write(const void* data, size_t size) { write_all(fd_, data, size, what_); }
+
+} // namespace strata

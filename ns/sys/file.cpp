@@ -1,0 +1,132 @@
+#include "ns/sys/file.h"
+
+#include "ns/sys/error.h"
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <fcntl.h>
+#include <ftw.h>
+#include <sys/stat.h>
+
+namespace strata {
+
+Fd open_or_fail(const std::string& path, int flags, mode_t mode) {
+  return openat_or_fail(AT_FDCWD, path, flags, mode);
+}
+
+Fd openat_or_fail(int dirfd, const std::string& path, int flags, mode_t mode) {
+  int fd = ::openat(dirfd, path.c_str(), flags | O_CLOEXEC, mode);
+  if (fd < 0) fail_errno(fmt::format("cannot open {}", path));
+  return Fd(fd);
+}
+
+void write_all(int fd, const void* data, size_t size, const std::string& what) {
+  auto p = static_cast<const char*>(data);
+  while (size > 0) {
+    ssize_t n = ::write(fd, p, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail_errno(fmt::format("cannot write {}", what));
+    }
+    p += n;
+    size -= static_cast<size_t>(n);
+  }
+}
+
+size_t read_full(int fd, void* data, size_t size, const std::string& what) {
+  auto p = static_cast<char*>(data);
+  size_t done = 0;
+  while (done < size) {
+    ssize_t n = ::read(fd, p + done, size - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail_errno(fmt::format("cannot read {}", what));
+    }
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  return done;
+}
+
+std::string read_file(const std::string& path) {
+  Fd fd = open_or_fail(path, O_RDONLY);
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    size_t n = read_full(fd.get(), buf, sizeof buf, path);
+    out.append(buf, n);
+    if (n < sizeof buf) break;
+  }
+  return out;
+}
+
+void write_file(const std::string& path, std::string_view contents, mode_t mode) {
+  Fd fd = open_or_fail(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+  write_all(fd.get(), contents, path);
+}
+
+bool path_exists(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+bool is_directory(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+std::string absolute_path(const std::string& path) {
+  if (!path.empty() && path[0] == '/') return path;
+  char cwd[PATH_MAX];
+  if (!::getcwd(cwd, sizeof cwd)) fail_errno("cannot get the working directory");
+  return path.empty() || path == "." ? std::string(cwd) : std::string(cwd) + "/" + path;
+}
+
+std::string dirname_of(const std::string& path) {
+  auto slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+std::string basename_of(const std::string& path) {
+  auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::string resolve_against(const std::string& base_dir, const std::string& path) {
+  if (path.empty() || path[0] == '/') return path;
+  return base_dir + "/" + path;
+}
+
+void make_dirs(const std::string& path, mode_t mode) {
+  if (path.empty() || is_directory(path)) return;
+  make_dirs(dirname_of(path), mode);
+  if (::mkdir(path.c_str(), mode) < 0 && errno != EEXIST) fail_errno(fmt::format("cannot create directory {}", path));
+}
+
+namespace {
+int remove_entry(const char* path, const struct stat*, int type, struct FTW*) {
+  if (type == FTW_DP) return ::rmdir(path) < 0 && errno != ENOENT ? -1 : 0;
+  return ::unlink(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+int make_writable(const char* path, const struct stat* st, int type, struct FTW*) {
+  if (type == FTW_D || type == FTW_DNR) ::chmod(path, (st->st_mode & 07777) | 0700);
+  return 0;
+}
+} // namespace
+
+void remove_tree(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) < 0) return;
+  if (!S_ISDIR(st.st_mode)) {
+    if (::unlink(path.c_str()) < 0 && errno != ENOENT) fail_errno(fmt::format("cannot remove {}", path));
+    return;
+  }
+  ::nftw(path.c_str(), make_writable, 64, FTW_PHYS);
+  if (::nftw(path.c_str(), remove_entry, 64, FTW_DEPTH | FTW_PHYS) < 0)
+    fail_errno(fmt::format("cannot remove {}", path));
+}
+
+} // namespace strata

@@ -1,0 +1,34 @@
+// Whole-file and whole-buffer I/O on fds, with errors that name the path.
+#pragma once
+#include "ns/sys/fd.h"
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace strata {
+
+Fd open_or_fail(const std::string& path, int flags, mode_t mode = 0);
+Fd openat_or_fail(int dirfd, const std::string& path, int flags, mode_t mode = 0);
+
+void write_all(int fd, const void* data, size_t size, const std::string& what);
+inline void write_all(int fd, std::string_view s, const std::string& what) { write_all(fd, s.data(), s.size(), what); }
+// Reads up to size bytes; returns fewer only at end of file.
+size_t read_full(int fd, void* data, size_t size, const std::string& what);
+
+std::string read_file(const std::string& path);
+void write_file(const std::string& path, std::string_view contents, mode_t mode = 0644);
+
+bool path_exists(const std::string& path);
+bool is_directory(const std::string& path);
+std::string absolute_path(const std::string& path);
+std::string dirname_of(const std::string& path);
+std::string basename_of(const std::string& path);
+// Joins a relative path onto base; an absolute path is returned as is.
+std::string resolve_against(const std::string& base_dir, const std::string& path);
+
+void make_dirs(const std::string& path, mode_t mode = 0755);
+// Removes a tree, making unreadable dirs writable first; missing is fine.
+void remove_tree(const std::string& path);
+
+} // namespace strata
