@@ -4,5 +4,7 @@
 
 namespace strata::cli {
 
+void add_build_command(CLI::App& app);
+void add_inspect_command(CLI::App& app);
 
 } // namespace strata::cli

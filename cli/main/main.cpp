@@ -9,6 +9,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "strata 0.1.0");
   app.require_subcommand(1);
   app.fallthrough(false);
+  strata::cli::add_build_command(app);
+  strata::cli::add_inspect_command(app);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,56 @@
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "cli/progress.h"
+#include "cli/spec_flags.h"
+#include "image/build/build_image.h"
+
+#include <fmt/format.h>
+#include <memory>
+
+namespace strata::cli {
+
+// The default output: <name>.tar (archives) or <name>.oci (OCI dir) in the working dir.
+std::string default_output_path(const std::string& image_name, ImageFormat format) {
+  std::string base = image_name;
+  for (char& c : base)
+    if (c == '/' || c == ':') c = '_';
+  switch (format) {
+  case ImageFormat::OciDir: return base + ".oci";
+  case ImageFormat::OciArchive: return base + ".oci.tar";
+  case ImageFormat::DockerArchive: break;
+  }
+  return base + ".tar";
+}
+
+void add_build_command(CLI::App& app) {
+  struct Options {
+    SpecFlags spec;
+    std::string output, format = "docker-archive";
+  };
+  auto opts = std::make_shared<Options>();
+  CLI::App* cmd = app.add_subcommand("build", "Build an image with one new layer over an optional base "
+                                              "(dockerTools.buildImage)");
+  opts->spec.add_to(*cmd, false);
+  cmd->add_option("-o,--output", opts->output, "Output path, or - for stdout (default: NAME.tar)");
+  cmd->add_option("--format", opts->format, "docker-archive (default), oci-dir or oci-archive");
+  add_global_flags(*cmd);
+  cmd->callback([opts] {
+    ImageFormat format = parse_image_format(opts->format, "--format");
+    Spec spec = opts->spec.load();
+    BuildTarget target{opts->output.empty() ? default_output_path(spec.name, format) : opts->output, format};
+    Progress progress;
+    BuildEvents events;
+    events.step = [&](const std::string& s) { progress.step(s); };
+    events.layer_progress = [&](uint64_t n) { progress.bytes(n); };
+    BuildReport report = build_image(spec, target, events);
+    progress.done();
+    if (global_options().json) {
+      print_json(report.to_json());
+      return;
+    }
+    note(fmt::format("built {}:{} ({} layers) -> {} ({})", report.name, report.tag, report.layers.size(),
+                     target.output == "-" ? "stdout" : target.output, image_format_name(format)));
+  });
+}
+
+} // namespace strata::cli

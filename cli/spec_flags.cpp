@@ -1,0 +1,78 @@
+#include "cli/spec_flags.h"
+
+#include "ns/sys/error.h"
+#include "ns/sys/file.h"
+
+namespace strata::cli {
+
+using nlohmann::json;
+
+void SpecFlags::add_to(CLI::App& cmd, bool layered) {
+  cmd.add_option("SPEC", spec_path, "Spec file (JSON with dockerTools' argument names; - for stdin)");
+  cmd.add_option("--name", name, "Image name (spec key 'name')");
+  cmd.add_option("--tag", tag, "Image tag (default: from the image's content hash)");
+  cmd.add_option("--copy-to-root", copy_to_root, "Tree to copy into the image root (repeatable; 'copyToRoot')");
+  cmd.add_option("--from-image", from_image, "Base image: docker-archive, OCI dir or OCI archive ('fromImage')");
+  cmd.add_option("--from-image-name", from_image_name, "Image to use from a base holding several");
+  cmd.add_option("--from-image-tag", from_image_tag, "Tag to use from the base");
+  cmd.add_option("--config-json", config_json, "Image config as JSON, e.g. '{\"Cmd\":[\"/bin/sh\"]}' ('config')");
+  cmd.add_option("--created", created, "Creation time in the config: RFC 3339 or 'now'");
+  cmd.add_option("--mtime", mtime, "Modification time of every layer entry: RFC 3339 or seconds");
+  cmd.add_option("--extra-commands", extra_commands, "Shell commands run in the layer root before packing");
+  cmd.add_option("--run-as-root", run_as_root, "Shell commands run as root in the image (sandboxed)");
+  cmd.add_option("--store-dir", store_dir, "Nix store directory (default /nix/store)");
+  cmd.add_option("--closure-graph", closure_graph, "closureInfo dir, exportReferencesGraph file or JSON graph");
+  cmd.add_option("--architecture", architecture, "Architecture in the config (default: this machine's)");
+  cmd.add_option("--uid", uid, "Owner uid of the files strata lays out");
+  cmd.add_option("--gid", gid, "Owner gid of the files strata lays out");
+  cmd.add_option("--compress", compress, "Layer compression: none, gzip (default) or zstd ('compressor')");
+  if (layered) {
+    cmd.add_option("--max-layers", max_layers, "Most layers the image may have (default 100)");
+    cmd.add_option("--fake-root-commands", fake_root_commands, "Commands run as root in the customisation layer");
+  }
+}
+
+Spec SpecFlags::load() const {
+  SpecSource source{json::object(), "command line", absolute_path(".")};
+  if (!spec_path.empty()) source = read_spec_source(spec_path);
+  json& object = source.object;
+  // Flags name paths relative to the working directory.
+  auto abs = [](const std::string& p) { return absolute_path(p); };
+  if (name) object["name"] = *name;
+  if (tag) object["tag"] = *tag;
+  if (!copy_to_root.empty()) {
+    json list = json::array();
+    for (const auto& p : copy_to_root) list.push_back(abs(p));
+    object.erase("contents");
+    object["copyToRoot"] = list;
+  }
+  if (from_image) object["fromImage"] = abs(*from_image);
+  if (from_image_name) object["fromImageName"] = *from_image_name;
+  if (from_image_tag) object["fromImageTag"] = *from_image_tag;
+  if (config_json) {
+    try {
+      object["config"] = json::parse(*config_json);
+    } catch (const json::parse_error& e) {
+      fail_input("--config-json is not valid JSON: {}", e.what());
+    }
+  }
+  if (created) object["created"] = *created;
+  if (mtime) {
+    bool numeric = !mtime->empty() && mtime->find_first_not_of("0123456789") == std::string::npos;
+    object["mtime"] = numeric ? json(std::stoll(*mtime)) : json(*mtime);
+  }
+  if (extra_commands) object["extraCommands"] = *extra_commands;
+  if (run_as_root) object["runAsRoot"] = *run_as_root;
+  if (fake_root_commands) object["fakeRootCommands"] = *fake_root_commands;
+  if (store_dir) object["storeDir"] = *store_dir;
+  if (closure_graph) object["closureGraph"] = abs(*closure_graph);
+  if (architecture) object["architecture"] = *architecture;
+  if (uid) object["uid"] = *uid;
+  if (gid) object["gid"] = *gid;
+  if (max_layers) object["maxLayers"] = *max_layers;
+  if (compress) object["compressor"] = *compress;
+  if (spec_path.empty() && !name) fail_input("give a SPEC file or --name");
+  return parse_spec(object, source.what, source.base_dir);
+}
+
+} // namespace strata::cli

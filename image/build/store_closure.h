@@ -1,0 +1,14 @@
+// The store paths a new layer carries: the closure of copyToRoot contents (store paths
+// among them, and store paths their files reference), from a graph file or a scan.
+#pragma once
+#include "image/spec.h"
+
+#include <string>
+#include <vector>
+
+namespace strata {
+
+// Sorted store paths (full paths such as /nix/store/abc…-hello).
+std::vector<std::string> contents_store_closure(const Spec& spec);
+
+} // namespace strata

@@ -1,0 +1,51 @@
+// Reads existing images: docker-archive (plain, .gz, .zst), OCI layout dirs and OCI
+// archives. Selects one image by name/tag and gives its config and layer blobs.
+#pragma once
+#include "image/image_format.h"
+#include "image/sink.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace strata {
+
+struct ImageSelector {
+  std::string name; // match a RepoTag's repository (full or last component); empty: any
+  std::string tag;  // empty: any
+};
+
+class ImageSource {
+public:
+  virtual ~ImageSource() = default;
+
+  // Opens `path`; InputError (naming it) when it is no image or holds none matching.
+  static std::unique_ptr<ImageSource> open(const std::string& path, const ImageSelector& selector = {});
+
+  ImageFormat format() const { return format_; }
+  const std::string& config_json() const { return config_json_; }
+  // diff_id and compression always set; digest/size set when the format records them
+  // (OCI), else empty until a copy computes it.
+  const std::vector<LayerDescriptor>& layers() const { return layers_; }
+  const std::vector<std::string>& repo_tags() const { return repo_tags_; }
+
+  // Streams layer i's stored bytes (exactly as in the source) to out.
+  virtual void copy_layer(size_t i, ByteSink& out) const = 0;
+
+  // Where layer i's stored bytes are: a byte range of an open file (valid while this
+  // source lives). Every format strata reads is file-backed.
+  struct BlobLocation {
+    int fd = -1;
+    uint64_t offset = 0;
+    uint64_t size = 0;
+  };
+  virtual BlobLocation layer_location(size_t i) const = 0;
+
+protected:
+  ImageFormat format_ = ImageFormat::DockerArchive;
+  std::string config_json_;
+  std::vector<LayerDescriptor> layers_;
+  std::vector<std::string> repo_tags_;
+};
+
+} // namespace strata

@@ -1,0 +1,271 @@
+#include "image/image_writer.h"
+
+#include "image/archive_writer.h"
+#include "ns/sys/error.h"
+#include "ns/sys/file.h"
+#include "ns/sys/temp.h"
+
+#include <cerrno>
+#include <dirent.h>
+#include <cstdio>
+#include <fcntl.h>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace strata {
+
+using nlohmann::json;
+
+std::string oci_manifest_json(const std::string& config_json, const std::vector<LayerDescriptor>& layers) {
+  json m;
+  m["schemaVersion"] = 2;
+  m["mediaType"] = media_type::kOciManifest;
+  m["config"] = {{"mediaType", media_type::kOciConfig},
+                 {"digest", sha256_digest(config_json)},
+                 {"size", config_json.size()}};
+  m["layers"] = json::array();
+  for (const auto& l : layers)
+    m["layers"].push_back({{"mediaType", oci_layer_media_type(l.compression)}, {"digest", l.digest}, {"size", l.size}});
+  return m.dump();
+}
+
+namespace {
+
+std::string repo_tag(const ImageNaming& n) { return n.name + ":" + n.tag; }
+
+// The archive is written to a temp file beside the target (renamed at commit), or for
+// stdout to an unlinked temp file copied out at commit.
+class ArchiveOutput {
+public:
+  ArchiveOutput(const std::string& output) : to_stdout_(output == "-") {
+    if (to_stdout_) {
+      if (::isatty(STDOUT_FILENO)) fail_input("refusing to write an image archive to a terminal; use -o FILE");
+      int fd = ::open(default_temp_parent().c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+      if (fd < 0) fail_errno(fmt::format("cannot create a temporary file in {}", default_temp_parent()));
+      temp_.reset(fd);
+    } else {
+      file_ = std::make_unique<AtomicFile>(output);
+    }
+  }
+  int fd() const { return to_stdout_ ? temp_.get() : file_->fd(); }
+  std::string what() const { return to_stdout_ ? "the image stream" : file_->target(); }
+
+  void commit() {
+    if (!to_stdout_) {
+      file_->commit();
+      return;
+    }
+    off_t size = ::lseek(temp_.get(), 0, SEEK_CUR);
+    off_t pos = 0;
+    while (pos < size) {
+      ssize_t n = ::sendfile(STDOUT_FILENO, temp_.get(), &pos, static_cast<size_t>(size - pos));
+      if (n <= 0) {
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EINVAL || errno == ENOSYS)) {
+          copy_by_read(pos, size);
+          return;
+        }
+        fail_errno("cannot write the image to stdout");
+      }
+    }
+  }
+
+private:
+  void copy_by_read(off_t pos, off_t size) {
+    std::vector<char> buf(1 << 20);
+    while (pos < size) {
+      ssize_t n = ::pread(temp_.get(), buf.data(), buf.size(), pos);
+      if (n <= 0) fail_errno("cannot read back the image");
+      write_all(STDOUT_FILENO, buf.data(), static_cast<size_t>(n), "stdout");
+      pos += n;
+    }
+  }
+
+  bool to_stdout_;
+  Fd temp_;
+  std::unique_ptr<AtomicFile> file_;
+};
+
+class ArchiveImageWriter : public ImageWriter {
+public:
+  ArchiveImageWriter(ImageFormat format, const std::string& output, int64_t mtime)
+      : format_(format), out_(output), archive_(out_.fd(), out_.what(), mtime) {
+    if (format_ == ImageFormat::OciArchive) {
+      archive_.add_file("oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
+      archive_.add_directory("blobs");
+      archive_.add_directory("blobs/sha256");
+    }
+  }
+
+  ByteSink& begin_layer() override { return archive_.begin_member(); }
+
+  void end_layer(const LayerDescriptor& layer) override {
+    layers_.push_back(layer);
+    if (!written_.insert(layer.digest).second) {
+      archive_.abandon_member();
+      return;
+    }
+    archive_.end_member(blob_path(layer.digest, true), layer.size);
+  }
+
+  void commit(const std::string& config_json, const ImageNaming& naming) override {
+    if (format_ == ImageFormat::DockerArchive)
+      commit_docker(config_json, naming);
+    else
+      commit_oci(config_json, naming);
+    archive_.finish();
+    out_.commit();
+  }
+
+private:
+  std::string blob_path(const std::string& digest, bool layer) const {
+    std::string hex = digest_hex(digest);
+    if (format_ == ImageFormat::OciArchive) return "blobs/sha256/" + hex;
+    return layer ? hex + "/layer.tar" : hex + ".json";
+  }
+
+  void commit_docker(const std::string& config_json, const ImageNaming& naming) {
+    json config = json::parse(config_json);
+    std::string config_name = digest_hex(sha256_digest(config_json)) + ".json";
+    archive_.add_file(config_name, config_json);
+    json layer_paths = json::array();
+    std::string parent;
+    std::set<std::string> described;
+    for (const auto& l : layers_) {
+      std::string id = digest_hex(l.digest);
+      layer_paths.push_back(id + "/layer.tar");
+      if (described.insert(id).second) {
+        json v1{{"id", id}, {"created", config.value("created", "1970-01-01T00:00:01Z")}};
+        if (!parent.empty()) v1["parent"] = parent;
+        archive_.add_directory(id);
+        archive_.add_file(id + "/VERSION", "1.0");
+        archive_.add_file(id + "/json", v1.dump());
+      }
+      parent = id;
+    }
+    json manifest = json::array({{{"Config", config_name}, {"RepoTags", {repo_tag(naming)}}, {"Layers", layer_paths}}});
+    archive_.add_file("manifest.json", manifest.dump());
+    json repositories;
+    if (!parent.empty()) repositories[naming.name][naming.tag] = parent;
+    else repositories = json::object();
+    archive_.add_file("repositories", repositories.dump());
+  }
+
+  void commit_oci(const std::string& config_json, const ImageNaming& naming) {
+    add_blob(config_json);
+    std::string manifest = oci_manifest_json(config_json, layers_);
+    add_blob(manifest);
+    archive_.add_file("index.json", oci_index_json(manifest, naming));
+  }
+
+  void add_blob(const std::string& data) {
+    std::string digest = sha256_digest(data);
+    if (written_.insert(digest).second) archive_.add_file(blob_path(digest, false), data);
+  }
+
+public:
+  static std::string oci_index_json(const std::string& manifest, const ImageNaming& naming) {
+    json index{{"schemaVersion", 2},
+               {"mediaType", media_type::kOciIndex},
+               {"manifests",
+                {{{"mediaType", media_type::kOciManifest},
+                  {"digest", sha256_digest(manifest)},
+                  {"size", manifest.size()},
+                  {"annotations",
+                   {{"org.opencontainers.image.ref.name", naming.tag},
+                    {"io.containerd.image.name", repo_tag(naming)}}}}}}};
+    return index.dump();
+  }
+
+private:
+  ImageFormat format_;
+  ArchiveOutput out_;
+  ArchiveWriter archive_;
+  std::set<std::string> written_;
+};
+
+// An OCI layout directory, built in a hidden temp dir beside the target and renamed
+// into place at commit.
+class OciDirImageWriter : public ImageWriter {
+public:
+  explicit OciDirImageWriter(const std::string& output) : target_(output) {
+    if (output == "-") fail_input("the oci-dir format cannot be written to stdout; use --format oci-archive");
+    std::string parent = dirname_of(output);
+    if (!is_directory(parent)) fail_input("output directory {} does not exist", parent);
+    if (::access(parent.c_str(), W_OK) != 0) fail_input("output directory {} is not writable", parent);
+    struct stat st;
+    if (::lstat(output.c_str(), &st) == 0) {
+      if (!S_ISDIR(st.st_mode)) fail_input("output path {} exists and is not a directory", output);
+      if (!is_empty_dir(output) && !path_exists(output + "/oci-layout"))
+        fail_input("output path {} is a non-empty directory that is not an OCI layout", output);
+    }
+    temp_ = std::make_unique<TempDir>("." + basename_of(output) + ".strata", parent);
+    ::chmod(temp_->path().c_str(), 0755);
+    make_dirs(temp_->path() + "/blobs/sha256");
+    write_file(temp_->path() + "/oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
+  }
+
+  ByteSink& begin_layer() override {
+    current_path_ = temp_->path() + "/blobs/sha256/.incoming";
+    current_ = open_or_fail(current_path_, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    sink_ = std::make_unique<FdSink>(current_.get(), current_path_);
+    return *sink_;
+  }
+
+  void end_layer(const LayerDescriptor& layer) override {
+    current_.reset();
+    sink_.reset();
+    layers_.push_back(layer);
+    std::string final_path = temp_->path() + "/blobs/sha256/" + digest_hex(layer.digest);
+    if (::rename(current_path_.c_str(), final_path.c_str()) < 0) fail_errno(fmt::format("cannot rename {}", current_path_));
+  }
+
+  void commit(const std::string& config_json, const ImageNaming& naming) override {
+    add_blob(config_json);
+    std::string manifest = oci_manifest_json(config_json, layers_);
+    add_blob(manifest);
+    write_file(temp_->path() + "/index.json", ArchiveImageWriter::oci_index_json(manifest, naming));
+    std::string old;
+    if (path_exists(target_)) {
+      old = dirname_of(target_) + "/." + basename_of(target_) + ".strata-old";
+      remove_tree(old);
+      if (::rename(target_.c_str(), old.c_str()) < 0) fail_errno(fmt::format("cannot move aside {}", target_));
+    }
+    if (::rename(temp_->path().c_str(), target_.c_str()) < 0) fail_errno(fmt::format("cannot rename onto {}", target_));
+    temp_->release();
+    if (!old.empty()) remove_tree(old);
+  }
+
+private:
+  static bool is_empty_dir(const std::string& path) {
+    std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(path.c_str()), ::closedir);
+    if (!d) return false;
+    while (dirent* e = ::readdir(d.get())) {
+      std::string_view n = e->d_name;
+      if (n != "." && n != "..") return false;
+    }
+    return true;
+  }
+
+  void add_blob(const std::string& data) {
+    write_file(temp_->path() + "/blobs/sha256/" + digest_hex(sha256_digest(data)), data);
+  }
+
+  std::string target_;
+  std::unique_ptr<TempDir> temp_;
+  std::string current_path_;
+  Fd current_;
+  std::unique_ptr<FdSink> sink_;
+};
+
+} // namespace
+
+std::unique_ptr<ImageWriter> make_image_writer(ImageFormat format, const std::string& output, int64_t mtime) {
+  if (format == ImageFormat::OciDir) return std::make_unique<OciDirImageWriter>(output);
+  return std::make_unique<ArchiveImageWriter>(format, output, mtime);
+}
+
+} // namespace strata

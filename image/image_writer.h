@@ -1,0 +1,45 @@
+// The one image writer: docker-archive, oci-dir or oci-archive. Layer blobs are streamed
+// in (new layers from the layer writer, base layers copied byte for byte); the config,
+// manifests and index are written by commit(), which makes the output appear at its
+// path complete or not at all.
+#pragma once
+#include "image/image_format.h"
+#include "image/sink.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace strata {
+
+struct ImageNaming {
+  std::string name; // e.g. "hello"
+  std::string tag;  // e.g. "latest"
+};
+
+class ImageWriter {
+public:
+  virtual ~ImageWriter() = default;
+
+  // Opens a sink for the next layer's stored bytes; end_layer() closes it.
+  virtual ByteSink& begin_layer() = 0;
+  // The layer just streamed. A blob already in the image is stored once, listed twice.
+  virtual void end_layer(const LayerDescriptor& layer) = 0;
+
+  // Writes config and manifests and moves the result to the output path.
+  virtual void commit(const std::string& config_json, const ImageNaming& naming) = 0;
+
+  const std::vector<LayerDescriptor>& layers() const { return layers_; }
+
+protected:
+  std::vector<LayerDescriptor> layers_;
+};
+
+// output "-" writes an archive format to stdout. mtime is used for the archive's
+// own members (not the layers').
+std::unique_ptr<ImageWriter> make_image_writer(ImageFormat format, const std::string& output, int64_t mtime);
+
+// The manifest (OCI) for a config and layers, as written into OCI outputs.
+std::string oci_manifest_json(const std::string& config_json, const std::vector<LayerDescriptor>& layers);
+
+} // namespace strata

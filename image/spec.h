@@ -1,0 +1,59 @@
+// The build spec: a JSON object whose keys are dockerTools' argument names (so a Nix
+// wrapper can pass builtins.toJSON args), plus strata's own keys.
+#pragma once
+#include "image/compress.h"
+#include "image/layer_entry.h"
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace strata {
+
+struct Spec {
+  std::string name;
+  std::string tag; // empty: derived from the image's content hash
+  std::string from_image, from_image_name, from_image_tag;
+  std::vector<std::string> copy_to_root; // absolute paths
+  bool keep_contents_dirlinks = false;
+  nlohmann::json config = nlohmann::json::object();
+  std::string architecture; // default: the host's, in Go's naming (amd64, arm64, …)
+  std::string variant;
+  std::string os = "linux";
+  std::string extra_commands, fake_root_commands, run_as_root;
+  Owner owner; // uid, gid, uname, gname for the files strata lays out
+  std::string created = "1970-01-01T00:00:01Z"; // RFC 3339, or "now"
+  std::optional<int64_t> mtime;                 // layer mtime, seconds since the epoch
+  int max_layers = 100;
+  bool include_store_paths = true;
+  bool include_nix_db = false;
+  bool shadow_setup = false;
+  Compression compression = Compression::Gzip;
+  std::string store_dir = "/nix/store";
+  std::string closure_graph; // absolute path, or empty: scan
+};
+
+// Validates a spec object. `what` names it in messages (e.g. the file name); relative
+// paths resolve against base_dir. InputError names the offending key.
+Spec parse_spec(const nlohmann::json& object, const std::string& what, const std::string& base_dir);
+// A spec file's JSON object, how to name it, and the folder its relative paths are in.
+struct SpecSource {
+  nlohmann::json object;
+  std::string what;
+  std::string base_dir;
+};
+// Reads a spec file ("-" reads stdin); InputError if it is missing or not a JSON object.
+SpecSource read_spec_source(const std::string& path);
+Spec load_spec_file(const std::string& path);
+
+// The mtime every layer entry gets: spec mtime, else $SOURCE_DATE_EPOCH, else 1.
+int64_t layer_mtime(const Spec& spec);
+// `created` as written into the config: "now" becomes the current UTC time.
+std::string resolve_created(const std::string& created);
+// Parses RFC 3339 ("2024-01-02T03:04:05Z", offsets and fractions allowed) to epoch seconds.
+std::optional<int64_t> parse_rfc3339(const std::string& text);
+std::string host_architecture();
+
+} // namespace strata
