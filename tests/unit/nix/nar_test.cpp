@@ -103,7 +103,7 @@ TEST_F(NarTest, NestedTreeWithSpacesAndUtf8Names) {
   test::write_mode(t + "/share/doc with space/READ ME", "text", 0444);
   test::write_mode(t + "/ünïcødé ☃/deeper/still/файл", "utf-8", 0644);
   test::write_mode(t + "/B-upper-sorts-before-a", "1", 0644);
-  test::write_mode(t + "/a", "1234567", 0644); // 7 bytes: padding
+  test::write_mode(t + "/a", "1234567", 0644);   // 7 bytes: padding
   test::write_mode(t + "/ab", "12345678", 0644); // 8 bytes: none
   ASSERT_EQ(::symlink("bin/prog", (t + "/link").c_str()), 0);
   ASSERT_EQ(::symlink("/absolute/dangling", (t + "/share/dangling").c_str()), 0);
