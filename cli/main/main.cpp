@@ -11,6 +11,8 @@ int main(int argc, char** argv) {
   app.fallthrough(false);
   strata::cli::add_build_command(app);
   strata::cli::add_inspect_command(app);
+  strata::cli::add_nix_db_command(app);
+  strata::cli::add_sandbox_exec_command(app);
 
   try {
     app.parse(argc, argv);

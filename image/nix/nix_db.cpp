@@ -1,6 +1,6 @@
 #include "image/nix/nix_db.h"
 
-#include "image/nix/base32.h"
+#include "image/closure/store_path.h"
 #include "image/nix/nar_hash_text.h"
 #include "ns/sys/error.h"
 #include "ns/sys/file.h"
@@ -130,15 +130,10 @@ private:
   std::unique_ptr<sqlite3_stmt, Finalize> stmt_;
 };
 
-bool valid_name_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         std::string_view("+-._?=").find(c) != std::string_view::npos;
-}
-
 std::string basename_of_store_path(const std::string& path) { return path.substr(path.rfind('/') + 1); }
 
 void check_store_path(const std::string& path, const std::string& store_dir, std::string_view role) {
-  if (!is_store_path(path, store_dir))
+  if (!closure::is_store_path(path, store_dir))
     fail_input("{} {} is not a store path in {} (expected {}/<32-char hash>-<name>)", role, path, store_dir, store_dir);
 }
 
@@ -204,20 +199,6 @@ std::map<std::string, int64_t> assign_ids(const std::vector<const PathRegistrati
 }
 
 } // namespace
-
-bool is_store_path(const std::string& path, const std::string& store_dir) {
-  if (path.size() <= store_dir.size() + 1 || path.compare(0, store_dir.size(), store_dir) != 0 ||
-      path[store_dir.size()] != '/')
-    return false;
-  std::string_view base(path);
-  base.remove_prefix(store_dir.size() + 1);
-  constexpr size_t hash_len = 32;
-  if (base.size() < hash_len + 2 || base[hash_len] != '-') return false;
-  if (!std::all_of(base.begin(), base.begin() + hash_len, is_base32_char)) return false;
-  std::string_view name = base.substr(hash_len + 1);
-  if (name.size() > 211 || name.front() == '.') return false;
-  return std::all_of(name.begin(), name.end(), valid_name_char);
-}
 
 void write_nix_sqlite(const std::string& file, const std::vector<PathRegistration>& paths) {
   // Ids follow path order, so the same set of paths always gets the same rows.

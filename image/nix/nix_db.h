@@ -43,7 +43,4 @@ struct NixStateOptions {
 void write_nix_state(const std::string& root, const std::vector<PathRegistration>& paths,
                      const NixStateOptions& options);
 
-// Whether `path` is <store_dir>/<32 base32 chars>-<name> with a valid store path name.
-bool is_store_path(const std::string& path, const std::string& store_dir);
-
 } // namespace strata::nix

@@ -1,5 +1,6 @@
 #include "image/nix/seed.h"
 
+#include "image/closure/store_path.h"
 #include "image/digest.h"
 #include "image/nix/nar.h"
 #include "image/nix/nar_hash_text.h"
@@ -16,7 +17,7 @@ namespace strata::nix {
 namespace {
 
 PathRegistration register_one(const ClosurePath& p, const SeedOptions& options, const std::string& real_dir) {
-  if (!is_store_path(p.path, options.store_dir))
+  if (!closure::is_store_path(p.path, options.store_dir))
     fail_input("{} is not a store path in {} (expected {}/<32-char hash>-<name>)", p.path, options.store_dir,
                options.store_dir);
   std::string on_disk = real_dir + p.path.substr(options.store_dir.size());
