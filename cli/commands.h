@@ -7,5 +7,6 @@ namespace strata::cli {
 void add_build_command(CLI::App& app);
 void add_inspect_command(CLI::App& app);
 void add_nix_db_command(CLI::App& app);
+void add_sandbox_exec_command(CLI::App& app);
 
 } // namespace strata::cli

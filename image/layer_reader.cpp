@@ -49,6 +49,7 @@ void read_layer_entries(const ImageSource::BlobLocation& blob, const std::string
     int rc = archive_read_next_header(a.get(), &entry);
     if (rc == ARCHIVE_EOF) break;
     if (rc < ARCHIVE_WARN) fail_input("{} is corrupt: {}", what, archive_error_string(a.get()));
+    if (!archive_entry_pathname(entry)) fail_input("{} is corrupt: an entry has no name", what);
     visit(a.get(), entry);
   }
 }

@@ -118,8 +118,8 @@ TarIndex::TarIndex(int fd, std::string what) : fd_(fd), what_(std::move(what)) {
     members_[normalise_member_name(name)] = Member{data, has_data ? size : 0, type, link};
     offset = data + (has_data ? (size + 511) / 512 * 512 : 0);
   }
+  if (members_.empty()) fail_input("{} is not a tar archive", what_);
   if (!saw_end && offset != file_size) fail_input("{} is truncated (ends inside a header)", what_);
-  if (members_.empty()) fail_input("{} is not an image archive (no members)", what_);
 }
 
 const TarIndex::Member* TarIndex::find(const std::string& name) const {

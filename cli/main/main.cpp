@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   strata::cli::add_build_command(app);
   strata::cli::add_inspect_command(app);
   strata::cli::add_nix_db_command(app);
+  strata::cli::add_sandbox_exec_command(app);
 
   try {
     app.parse(argc, argv);
