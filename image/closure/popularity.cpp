@@ -87,6 +87,24 @@ std::string to_decimal(const uint64_t* limbs, size_t width) {
   return out;
 }
 
+// For columns [begin, end) in groups of 8: the sum of routes over every subset of the
+// group (256 per group), indexed by group * 256 + the subset's bit mask.
+Numbers subset_sums(const Numbers& routes, size_t begin, size_t end) {
+  size_t groups = (end - begin + 7) / 8;
+  Numbers sums(groups * 256, routes.width);
+  std::vector<uint64_t> zero(routes.width, 0);
+  for (size_t g = 0; g < groups; ++g)
+    for (size_t mask = 1; mask < 256; ++mask) {
+      size_t low = static_cast<size_t>(__builtin_ctzll(mask));
+      size_t column = begin + g * 8 + low;
+      uint64_t* sum = sums.at(g * 256 + mask);
+      const uint64_t* rest = sums.at(g * 256 + (mask & (mask - 1)));
+      std::copy(rest, rest + routes.width, sum);
+      add_fixed(sum, column < end ? routes.at(column) : zero.data(), routes.width);
+    }
+  return sums;
+}
+
 // Kahn's algorithm: parents before children.
 std::vector<uint32_t> topological_order(const Dag& dag) {
   size_t n = dag.children.size();
@@ -154,10 +172,19 @@ Ranking rank(const Dag& dag) {
         const uint64_t* from = rows.data() + (u - begin) * words;
         for (size_t w = 0; w < words; ++w) row[w] |= from[w];
       }
-      uint64_t* score = scores.at(t);
-      for (size_t w = 0; w < words; ++w)
-        for (uint64_t bits = row[w]; bits; bits &= bits - 1)
-          add_fixed(score, route_numbers.at(begin + w * 64 + static_cast<size_t>(__builtin_ctzll(bits))), width);
+    }
+    // Column word by column word, so the subset sums of its 64 routes stay in cache; a
+    // row adds one number per non-zero byte. Rows before the word's first column have no
+    // bits in it.
+    for (size_t w = 0; w < words; ++w) {
+      size_t first_column = begin + w * 64;
+      Numbers sums = subset_sums(route_numbers, first_column, std::min(end, first_column + 64));
+      for (size_t t = first_column; t < n; ++t) {
+        uint64_t bits = rows[(t - begin) * words + w];
+        uint64_t* score = scores.at(t);
+        for (size_t byte = 0; bits; ++byte, bits >>= 8)
+          if (size_t mask = bits & 0xff) add_fixed(score, sums.at(byte * 256 + mask), width);
+      }
     }
   }
 
