@@ -1,0 +1,208 @@
+#include "mount/overlay.h"
+
+#include "ns/sys/error.h"
+#include "ns/sys/fd.h"
+#include "ns/sys/file.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace strata::mount {
+namespace {
+
+constexpr size_t kFsconfigValueMax = 255;  // fsconfig(2) copies at most 256 bytes with the NUL
+
+std::string escape_overlay_path(const std::string& path) {
+  std::string out;
+  for (char c : path) {
+    if (c == ':' || c == ',' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+std::string find_program(const char* name) {
+  const char* env_path = std::getenv("PATH");
+  std::string path = std::string(env_path && *env_path ? env_path : "") + ":/usr/bin:/bin:/usr/sbin:/sbin";
+  size_t start = 0;
+  while (start < path.size()) {
+    size_t end = path.find(':', start);
+    if (end == std::string::npos) end = path.size();
+    std::string candidate = path.substr(start, end - start) + "/" + name;
+    if (end > start && ::access(candidate.c_str(), X_OK) == 0) return candidate;
+    start = end + 1;
+  }
+  return {};
+}
+
+void check_spec(const OverlaySpec& spec, bool needs_work) {
+  if (spec.upper.empty()) fail_input("an overlay needs an upper directory");
+  if (!is_directory(spec.upper)) fail_input("overlay upper directory {} is not a directory", spec.upper);
+  if (needs_work && !is_directory(spec.work)) fail_input("overlay work directory {:?} is not a directory", spec.work);
+  for (const std::string& lower : spec.lower)
+    if (!is_directory(lower)) fail_input("overlay lower directory {} is not a directory", lower);
+}
+
+// The messages the kernel logged on an fs context ("e overlayfs: ...").
+std::string context_log(int fs) {
+  std::string log;
+  char buf[512];
+  ssize_t n;
+  while ((n = ::read(fs, buf, sizeof buf - 1)) > 0) {
+    std::string line(buf, static_cast<size_t>(n));
+    if (line.size() > 2 && line[1] == ' ') line = line.substr(2);
+    log += (log.empty() ? "" : "; ") + line;
+  }
+  return log;
+}
+
+enum class NewApi { Mounted, Unsupported };
+
+// Mounts with fsopen/fsconfig/fsmount; Unsupported when the kernel lacks "lowerdir+"
+// or a path is too long for fsconfig, so the caller falls back to mount(2).
+NewApi mount_kernel_new_api(const OverlaySpec& spec, const std::string& target) {
+  for (const std::string* p : {&spec.upper, &spec.work})
+    if (p->size() > kFsconfigValueMax) return NewApi::Unsupported;
+  for (const std::string& lower : spec.lower)
+    if (lower.size() > kFsconfigValueMax) return NewApi::Unsupported;
+
+  Fd fs(::fsopen("overlay", FSOPEN_CLOEXEC));
+  if (!fs) {
+    if (errno == ENOSYS) return NewApi::Unsupported;
+    fail_errno("cannot open an overlay filesystem context (is overlayfs available?)");
+  }
+  for (const std::string& lower : spec.lower) {
+    if (::fsconfig(fs.get(), FSCONFIG_SET_STRING, "lowerdir+", lower.c_str(), 0) != 0) {
+      if (errno == EINVAL && &lower == &spec.lower.front()) return NewApi::Unsupported;  // before Linux 6.8
+      std::string log = context_log(fs.get());
+      fail_errno(fmt::format("overlay lower directory {}{}", lower, log.empty() ? "" : " (" + log + ")"));
+    }
+  }
+  auto set = [&](const char* key, const char* value, unsigned cmd) {
+    if (::fsconfig(fs.get(), cmd, key, value, 0) == 0) return;
+    int err = errno;
+    std::string log = context_log(fs.get());
+    fail_work("cannot mount the overlay on {}: {}{}", target, log.empty() ? std::strerror(err) : log,
+              err == EINVAL && std::string(key ? key : "") == "userxattr" ? " (userxattr needs Linux 5.11)" : "");
+  };
+  set("upperdir", spec.upper.c_str(), FSCONFIG_SET_STRING);
+  set("workdir", spec.work.c_str(), FSCONFIG_SET_STRING);
+  set("userxattr", nullptr, FSCONFIG_SET_FLAG);
+  set(nullptr, nullptr, FSCONFIG_CMD_CREATE);
+  Fd mnt(::fsmount(fs.get(), FSMOUNT_CLOEXEC, 0));
+  if (!mnt) fail_errno("cannot mount the overlay on " + target);
+  if (::move_mount(mnt.get(), "", AT_FDCWD, target.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0)
+    fail_errno("cannot attach the overlay at " + target);
+  return NewApi::Mounted;
+}
+
+void mount_kernel(const OverlaySpec& spec, const std::string& target) {
+  if (spec.lower.empty()) fail_input("a kernel overlay needs at least one lower directory");
+  check_spec(spec, true);
+  if (mount_kernel_new_api(spec, target) == NewApi::Mounted) return;
+  std::string options = kernel_overlay_options(spec);
+  if (options.size() >= 4096)
+    fail_work("the overlay's lower directories are too long for mount(2) ({} bytes of options, at most 4095 "
+              "before Linux 6.8): use shorter paths or fewer layers",
+              options.size());
+  if (::mount("overlay", target.c_str(), "overlay", 0, options.c_str()) != 0)
+    fail_errno(fmt::format("cannot mount the overlay on {}{}", target,
+                           errno == EINVAL ? " (userxattr needs Linux 5.11; see dmesg for overlayfs' reason)" : ""));
+}
+
+void mount_fuse(const OverlaySpec& spec, const std::string& target) {
+  check_spec(spec, true);
+  if (spec.lower.empty()) fail_input("fuse-overlayfs needs at least one lower directory");
+  std::string program = find_program("fuse-overlayfs");
+  if (program.empty()) fail_work("fuse-overlayfs is not installed (Debian package fuse-overlayfs)");
+  std::string lowers;
+  for (const std::string& lower : spec.lower) lowers += (lowers.empty() ? "" : ":") + escape_overlay_path(lower);
+  std::string options = fmt::format("lowerdir={},upperdir={},workdir={},xattr_permissions=2", lowers,
+                                    escape_overlay_path(spec.upper), escape_overlay_path(spec.work));
+  std::vector<std::string> args{program, "-o", options, target};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid;
+  if (int err = ::posix_spawn(&pid, program.c_str(), nullptr, nullptr, argv.data(), environ); err != 0)
+    fail_errno("cannot run fuse-overlayfs", err);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) fail_errno("cannot wait for fuse-overlayfs");
+  // It returns once the mount is up and its daemon runs in the background.
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    fail_work("fuse-overlayfs could not mount the overlay on {} (status {}; see its message above)", target,
+              WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}
+
+void mount_plain(const OverlaySpec& spec, const std::string& target) {
+  check_spec(spec, false);
+  if (!spec.lower.empty())
+    fail_input("a plain-directory root cannot stack {} lower directories: without an overlay there is no copy-up "
+               "(put the whole tree in the upper directory, or use the kernel or fuse driver)",
+               spec.lower.size());
+  if (::mount(spec.upper.c_str(), target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
+    fail_errno(fmt::format("cannot bind {} onto {}", spec.upper, target));
+}
+
+} // namespace
+
+std::string_view overlay_driver_name(OverlayDriver driver) {
+  switch (driver) {
+  case OverlayDriver::Auto: return "auto";
+  case OverlayDriver::Kernel: return "kernel";
+  case OverlayDriver::Fuse: return "fuse";
+  case OverlayDriver::Plain: return "plain";
+  }
+  return "?";
+}
+
+OverlayDriver parse_overlay_driver(std::string_view name) {
+  for (OverlayDriver d : {OverlayDriver::Auto, OverlayDriver::Kernel, OverlayDriver::Fuse, OverlayDriver::Plain})
+    if (name == overlay_driver_name(d)) return d;
+  fail_input("unknown overlay driver {:?}: expected auto, kernel, fuse or plain", std::string(name));
+}
+
+bool fuse_overlay_available() {
+  if (find_program("fuse-overlayfs").empty()) return false;
+  Fd fuse(::open("/dev/fuse", O_RDWR | O_CLOEXEC));
+  return static_cast<bool>(fuse);
+}
+
+std::string kernel_overlay_options(const OverlaySpec& spec) {
+  std::string lowers;
+  for (const std::string& lower : spec.lower) lowers += (lowers.empty() ? "" : ":") + escape_overlay_path(lower);
+  return fmt::format("lowerdir={},upperdir={},workdir={},userxattr", lowers, escape_overlay_path(spec.upper),
+                     escape_overlay_path(spec.work));
+}
+
+OverlayDriver mount_overlay(const OverlaySpec& spec, const std::string& target, OverlayDriver driver) {
+  switch (driver) {
+  case OverlayDriver::Kernel: mount_kernel(spec, target); return driver;
+  case OverlayDriver::Fuse: mount_fuse(spec, target); return driver;
+  case OverlayDriver::Plain: mount_plain(spec, target); return driver;
+  case OverlayDriver::Auto: break;
+  }
+  if (spec.lower.empty()) {
+    mount_plain(spec, target);
+    return OverlayDriver::Plain;
+  }
+  try {
+    mount_kernel(spec, target);
+    return OverlayDriver::Kernel;
+  } catch (const WorkError& kernel_failure) {
+    if (!fuse_overlay_available()) throw;
+    mount_fuse(spec, target);
+    return OverlayDriver::Fuse;
+  }
+}
+
+} // namespace strata::mount

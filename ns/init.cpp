@@ -1,0 +1,140 @@
+#include "ns/init.h"
+
+#include "ns/sys/error.h"
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace strata::ns {
+namespace {
+
+constexpr int kForwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
+void send_fd(int socket, int fd) {
+  char byte = 'L';
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(cmsg), &fd, sizeof fd);
+  if (::sendmsg(socket, &msg, MSG_NOSIGNAL) != 1) fail_errno("cannot hand the seccomp listener to init");
+}
+
+// The fd sent by send_fd, or an invalid Fd when the command closed the socket first.
+Fd receive_fd(int socket) {
+  char byte;
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  do n = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+  cmsghdr* cmsg = n > 0 ? CMSG_FIRSTHDR(&msg) : nullptr;
+  if (!cmsg || cmsg->cmsg_type != SCM_RIGHTS) return Fd();
+  int fd;
+  std::memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
+  return Fd(fd);
+}
+
+[[noreturn]] void command_child(const std::function<void()>& exec_command, const NotifyPolicy& policy, int socket) {
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    ::signal(sig, SIG_DFL);
+  }
+  try {
+    if (policy.any()) {
+      Fd listener = load_notify_filter(policy);
+      send_fd(socket, listener.get());
+    }
+    ::close(socket);
+    exec_command();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "strata: %s\n", e.what());
+  }
+  ::_exit(126);
+}
+
+int status_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
+
+} // namespace
+
+int run_init(const std::function<void()>& exec_command, const NotifyPolicy& policy) {
+  ::prctl(PR_SET_NAME, "strata-init", 0, 0, 0);
+  sigset_t handled;
+  sigemptyset(&handled);
+  sigaddset(&handled, SIGCHLD);
+  for (int sig : kForwarded) sigaddset(&handled, sig);
+  if (::sigprocmask(SIG_BLOCK, &handled, nullptr) != 0) fail_errno("sigprocmask");
+  Fd signals(::signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!signals) fail_errno("signalfd");
+
+  int sockets[2] = {-1, -1};
+  if (policy.any() && ::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sockets) != 0)
+    fail_errno("socketpair");
+  Fd init_end(sockets[0]), command_end(sockets[1]);
+
+  pid_t command = ::fork();
+  if (command < 0) fail_errno("cannot start the command");
+  if (command == 0) command_child(exec_command, policy, command_end.get());
+  command_end.reset();
+
+  std::optional<OwnerSupervisor> supervisor;
+  if (policy.any()) {
+    Fd listener = receive_fd(init_end.get());
+    if (listener) supervisor.emplace(std::move(listener), policy);
+  }
+  init_end.reset();
+
+  pollfd fds[2] = {{signals.get(), POLLIN, 0}, {supervisor ? supervisor->fd() : -1, POLLIN, 0}};
+  for (;;) {
+    if (::poll(fds, supervisor ? 2 : 1, -1) < 0) {
+      if (errno == EINTR) continue;
+      fail_errno("poll");
+    }
+    if (supervisor && (fds[1].revents & POLLIN)) supervisor->handle_one();
+    if (supervisor && (fds[1].revents & (POLLHUP | POLLERR | POLLNVAL))) {
+      supervisor.reset();  // no task uses the filter any more
+      fds[1].fd = -1;
+    }
+    if (!(fds[0].revents & POLLIN)) continue;
+    signalfd_siginfo info;
+    while (::read(signals.get(), &info, sizeof info) == sizeof info) {
+      int sig = static_cast<int>(info.ssi_signo);
+      if (sig != SIGCHLD) {
+        if (info.ssi_code != SI_KERNEL) ::kill(command, sig);
+        continue;
+      }
+      for (;;) {
+        int status;
+        pid_t pid = ::waitpid(-1, &status, WNOHANG);
+        if (pid <= 0) break;
+        if (pid == command) return status_code(status);
+      }
+    }
+  }
+}
+
+} // namespace strata::ns

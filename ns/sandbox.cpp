@@ -1,0 +1,266 @@
+#include "ns/sandbox.h"
+
+#include "ns/confine.h"
+#include "ns/init.h"
+#include "ns/root_setup.h"
+#include "ns/run_dir.h"
+#include "ns/sys/error.h"
+#include "ns/sys/fd.h"
+#include "ns/sys/file.h"
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <grp.h>
+#include <optional>
+#include <poll.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+
+extern char** environ;
+
+namespace strata::ns {
+namespace {
+
+constexpr int kSetupFailed = 125;
+constexpr int kForwardedSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
+// Messages from the child, one per datagram: kind byte + text.
+enum : char { kError = 'E', kNote = 'N', kCreated = 'C', kLabel = 'L' };
+
+void send_message(int socket, char kind, const std::string& text) {
+  std::string datagram = kind + text;
+  (void)::send(socket, datagram.data(), datagram.size(), MSG_NOSIGNAL);
+}
+
+struct CloneArgs {  // struct clone_args of <linux/sched.h>, version 0
+  uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+};
+
+// Argument arrays for execvp, built before the clone.
+struct ExecArrays {
+  std::vector<std::string> argv_storage, env_storage;
+  std::vector<char*> argv, envp;
+
+  explicit ExecArrays(const SandboxConfig& config) : argv_storage(config.argv), env_storage(config.env) {
+    for (std::string& s : argv_storage) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    for (std::string& s : env_storage) envp.push_back(s.data());
+    envp.push_back(nullptr);
+  }
+};
+
+struct ChildContext {
+  const SandboxConfig& config;
+  const IdMapPlan& plan;
+  const std::string& rootfs;
+  ExecArrays& exec;
+  int socket;
+};
+
+[[noreturn]] void exec_command(const ChildContext& ctx) {
+  const SandboxConfig& config = ctx.config;
+  if (config.uid != 0 || config.gid != 0) {
+    (void)::setgroups(0, nullptr);
+    if (::setresgid(config.gid, config.gid, config.gid) != 0)
+      fail_errno(fmt::format("cannot switch to gid {} in the sandbox", config.gid));
+    if (::setresuid(config.uid, config.uid, config.uid) != 0)
+      fail_errno(fmt::format("cannot switch to uid {} in the sandbox", config.uid));
+  }
+  ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+  environ = ctx.exec.envp.data();
+  ::execvp(ctx.exec.argv[0], ctx.exec.argv.data());
+  int err = errno;
+  std::fprintf(stderr, "strata: cannot run %s in the sandbox: %s\n", ctx.exec.argv[0], std::strerror(err));
+  ::_exit(err == ENOENT ? 127 : 126);
+}
+
+[[noreturn]] void sandbox_child(const ChildContext& ctx) {
+  try {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    char go = 0;
+    ssize_t n;
+    do n = ::read(ctx.socket, &go, 1);
+    while (n < 0 && errno == EINTR);
+    if (n != 1 || go != 'G') ::_exit(kSetupFailed);  // the parent could not map ids, or died
+
+    if (!ctx.plan.deny_setgroups) (void)::setgroups(0, nullptr);
+    if (::sethostname("strata", 6) != 0) fail_errno("cannot set the sandbox's hostname");
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) fail_errno("cannot make mounts private");
+    if (ctx.config.prepare_root) send_message(ctx.socket, kLabel, ctx.config.prepare_root(ctx.rootfs));
+
+    RootSetupReport report;
+    setup_root(ctx.rootfs, ctx.config.binds, !ctx.config.network, report);
+    if (::chdir(ctx.config.cwd.c_str()) != 0)
+      fail_errno(fmt::format("cannot enter the working directory {} in the sandbox", ctx.config.cwd));
+    confine_sandbox_init();
+    for (const std::string& note : report.notes) send_message(ctx.socket, kNote, note);
+    for (const std::string& path : report.created_paths) send_message(ctx.socket, kCreated, path);
+
+    NotifyPolicy policy;
+    policy.record_owners = ctx.plan.mode == IdMode::Single;
+    ::_exit(run_init([&] { exec_command(ctx); }, policy));
+  } catch (const std::exception& e) {
+    send_message(ctx.socket, kError, e.what());
+  } catch (...) {
+    send_message(ctx.socket, kError, "the sandbox setup failed");
+  }
+  ::_exit(kSetupFailed);
+}
+
+// Blocks the forwarded signals for the duration of a run; restores the mask after.
+class BlockedSignals {
+public:
+  BlockedSignals() {
+    sigemptyset(&set_);
+    for (int sig : kForwardedSignals) sigaddset(&set_, sig);
+    ::pthread_sigmask(SIG_BLOCK, &set_, &saved_);
+  }
+  ~BlockedSignals() { ::pthread_sigmask(SIG_SETMASK, &saved_, nullptr); }
+  const sigset_t& set() const { return set_; }
+
+private:
+  sigset_t set_, saved_;
+};
+
+void send_signal(int pidfd, int sig) { ::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0); }
+
+void validate(const SandboxConfig& config) {
+  if (config.argv.empty()) fail_input("no command to run in the sandbox");
+  if (!config.rootfs.empty() && !is_directory(config.rootfs))
+    fail_input("sandbox root {} is not a directory", config.rootfs);
+  if (config.rootfs.empty() && !config.prepare_root)
+    fail_input("the sandbox needs a root directory or something to mount as its root");
+  for (const BindMount& bind : config.binds) {
+    if (!path_exists(bind.source)) fail_input("bind source {} does not exist", bind.source);
+    if (bind.target.empty() || bind.target[0] != '/')
+      fail_input("bind target {:?} must be an absolute path inside the sandbox", bind.target);
+  }
+  if (config.cwd.empty() || config.cwd[0] != '/')
+    fail_input("working directory {:?} must be an absolute path inside the sandbox", config.cwd);
+}
+
+} // namespace
+
+std::vector<std::string> default_env() {
+  std::vector<std::string> env{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root"};
+  if (const char* term = std::getenv("TERM")) env.push_back(std::string("TERM=") + term);
+  return env;
+}
+
+SandboxResult run_sandbox(const SandboxConfig& config) {
+  validate(config);
+  IdMapPlan plan = plan_id_maps(config.id_mode);
+  std::optional<RunDir> run_dir;
+  std::string rootfs = config.rootfs;
+  if (rootfs.empty()) rootfs = run_dir.emplace("strata-run").path();
+  else rootfs = absolute_path(rootfs);
+  ExecArrays exec(config);
+
+  int sockets[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sockets) != 0) fail_errno("socketpair");
+  Fd parent_end(sockets[0]), child_end(sockets[1]);
+  BlockedSignals blocked;
+  std::fflush(nullptr);
+
+  int pidfd = -1;
+  CloneArgs args{};
+  args.flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD |
+               (config.network ? 0 : CLONE_NEWNET);
+  args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
+  args.exit_signal = SIGCHLD;
+  long pid = ::syscall(SYS_clone3, &args, sizeof args);
+  if (pid < 0)
+    fail_errno("cannot create the sandbox's namespaces (are unprivileged user namespaces enabled? "
+               "sysctl kernel.unprivileged_userns_clone, user.max_user_namespaces)");
+  if (pid == 0) {
+    parent_end.reset();
+    sandbox_child(ChildContext{config, plan, rootfs, exec, child_end.get()});
+  }
+  Fd pidfd_owner(pidfd);
+  child_end.reset();
+
+  auto reap = [&] {
+    int status = 0;
+    while (::waitpid(static_cast<pid_t>(pid), &status, 0) < 0 && errno == EINTR) {
+    }
+    return status;
+  };
+  try {
+    write_id_maps(plan, static_cast<pid_t>(pid));
+  } catch (...) {
+    send_signal(pidfd, SIGKILL);
+    reap();
+    throw;
+  }
+  if (::write(parent_end.get(), "G", 1) != 1) {
+    send_signal(pidfd, SIGKILL);
+    reap();
+    fail_errno("cannot start the sandbox");
+  }
+
+  Fd signals(::signalfd(-1, &blocked.set(), SFD_CLOEXEC | SFD_NONBLOCK));
+  Fd timer;
+  if (config.timeout.count() > 0) {
+    timer.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC));
+    itimerspec when{};
+    when.it_value.tv_sec = config.timeout.count();
+    if (!timer || ::timerfd_settime(timer.get(), 0, &when, nullptr) != 0) fail_errno("cannot set the timeout");
+  }
+  bool timed_out = false;
+  pollfd fds[3] = {{pidfd, POLLIN, 0}, {signals.get(), POLLIN, 0}, {timer.get(), POLLIN, 0}};
+  for (;;) {
+    if (::poll(fds, timer ? 3 : 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      send_signal(pidfd, SIGKILL);
+      reap();
+      fail_errno("poll");
+    }
+    if (fds[0].revents) break;
+    if (fds[1].revents & POLLIN) {
+      signalfd_siginfo info;
+      while (::read(signals.get(), &info, sizeof info) == sizeof info)
+        if (info.ssi_code != SI_KERNEL) send_signal(pidfd, static_cast<int>(info.ssi_signo));
+    }
+    if (timer && (fds[2].revents & POLLIN)) {
+      timed_out = true;
+      send_signal(pidfd, SIGKILL);  // pid 1 dies, and its pid namespace with it
+      fds[2].fd = -1;
+    }
+  }
+  int status = reap();
+
+  SandboxResult result;
+  result.mode_used = plan.mode;
+  result.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  std::string error;
+  char buf[8192];
+  ssize_t n;
+  while ((n = ::recv(parent_end.get(), buf, sizeof buf, MSG_DONTWAIT)) > 0) {
+    std::string text(buf + 1, static_cast<size_t>(n - 1));
+    switch (buf[0]) {
+    case kError: error = text; break;
+    case kNote: result.notes.push_back(text); break;
+    case kCreated: result.created_paths.push_back(text); break;
+    case kLabel: result.root_label = text; break;
+    }
+  }
+  if (timed_out) fail_work("the command timed out after {} s: the sandbox was killed", config.timeout.count());
+  if (!error.empty()) fail_work("sandbox setup failed: {}", error);
+  return result;
+}
+
+} // namespace strata::ns

@@ -1,0 +1,93 @@
+// The rootless sandbox: runs a command as (namespaced) root in a directory tree that
+// becomes its "/", confined to what a package manager or a build script needs.
+//
+// run_sandbox() clones a child into new user, mount, pid, ipc, uts (and, unless
+// network is asked, net) namespaces and maps ids (see ns/id_mode.h). The child is pid 1
+// of its pid namespace; in its private mount namespace it
+//   - calls prepare_root(rootfs) (e.g. to mount an overlay there),
+//   - mounts a minimal /dev (tmpfs with null, zero, full, random, urandom, tty bound
+//     from the host, a new devpts instance for pts and ptmx, a tmpfs shm), a fresh
+//     /proc, a read-only /sys (a new sysfs, else the host's bound read-only, else none:
+//     said in notes), a tmpfs /tmp, and the binds asked for,
+//   - pivot_roots into rootfs and detaches the old root,
+//   - sets the hostname "strata", cuts the capability bounding set to kKeptCapabilities,
+//     sets no_new_privs and loads a seccomp denylist (kDeniedSyscalls → EPERM),
+// then forks the command and stays as its init: it reaps every zombie, forwards
+// SIGINT/SIGTERM/SIGHUP/SIGQUIT sent to strata, answers seccomp notifications (the
+// owner-recording of single-id mode, device nodes in every mode: ns/owner_record.h)
+// and exits with the command's status (128+N when killed by signal N).
+//
+// Nothing is left on the host: every mount lives in the child's mount namespace and
+// dies with it (when strata dies, even by SIGKILL, the child gets SIGKILL through
+// PR_SET_PDEATHSIG and its pid namespace goes with it). The only host-side state is the
+// overlay mount point of a run without rootfs, a RunDir (ns/run_dir.h).
+//
+// run_sandbox() clones without glibc's fork handlers: call it from a thread while no
+// other thread of the process can hold the allocator (strata calls it before it starts
+// worker threads). It blocks SIGINT/SIGTERM/SIGHUP/SIGQUIT while the command runs.
+#pragma once
+#include "ns/id_mode.h"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace strata::ns {
+
+struct BindMount {
+  std::string source;       // host path
+  std::string target;       // absolute path inside the sandbox; created when missing
+  bool read_only = true;
+};
+
+struct SandboxConfig {
+  // The directory that becomes "/". Empty: the sandbox makes an empty mount point (a
+  // RunDir) and prepare_root must mount something there.
+  std::string rootfs;
+  // Runs in the child after the namespaces and id maps exist, before /dev, /proc... are
+  // mounted and before pivot_root: e.g. mounts an overlay on rootfs. It may throw
+  // strata::Error (its message becomes run_sandbox's WorkError). Its return value is a
+  // short label reported as SandboxResult::root_label (e.g. "overlay:kernel").
+  std::function<std::string(const std::string& rootfs)> prepare_root;
+  std::vector<BindMount> binds;
+  std::vector<std::string> argv;   // argv[0] is looked up on the sandbox's PATH from env
+  std::vector<std::string> env;    // the command's whole environment (see default_env())
+  std::string cwd = "/";
+  IdMode id_mode = IdMode::Auto;
+  bool network = false;            // true: stay in the host's network namespace
+  std::chrono::seconds timeout{0}; // 0: none. Else the sandbox is killed after it: WorkError
+  uint32_t uid = 0, gid = 0;       // ids the command runs as, inside
+};
+
+struct SandboxResult {
+  int exit_status = 0;                     // the command's, or 128+signal
+  IdMode mode_used = IdMode::Single;
+  std::string root_label;                  // what prepare_root returned
+  std::vector<std::string> notes;          // what could not be set up (e.g. no /sys)
+  // Mount points the sandbox had to create in rootfs (inside paths, parents first),
+  // e.g. "/dev" in a rootfs that has none: a layer diff should leave them out when empty.
+  std::vector<std::string> created_paths;
+};
+
+// Capabilities left in the bounding set (and so to the command when it runs as uid 0):
+// CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, SETGID, SETUID, SETPCAP, SETFCAP,
+// NET_BIND_SERVICE, SYS_CHROOT, MKNOD, AUDIT_WRITE: Docker's default set less NET_RAW.
+// What a package manager needs (own, chmod, setuid programs' bits, file capabilities,
+// chroot into a target, drop to a service user); all of them act only inside the user
+// namespace. Without SYS_ADMIN, SYS_MODULE, SYS_TIME, SYS_BOOT, NET_ADMIN, SYS_PTRACE...
+extern const std::vector<int> kKeptCapabilities;
+
+// System calls the seccomp filter answers with EPERM: module loading, kexec, bpf,
+// perf, keyrings, reboot, swap, clock setting, (u)mount/pivot_root and the new mount
+// API after setup, open_by_handle_at, and similar that no build needs.
+extern const std::vector<const char*> kDeniedSyscalls;
+
+// PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin, HOME=/root,
+// TERM from the caller when set.
+std::vector<std::string> default_env();
+
+SandboxResult run_sandbox(const SandboxConfig& config);
+
+} // namespace strata::ns
