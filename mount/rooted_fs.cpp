@@ -41,14 +41,14 @@ std::vector<std::string> list_names_at(int dir_fd, const std::string& what) {
   return list_names(list_fd, what);
 }
 
-std::vector<std::string> split_member_name(std::string_view name, std::string_view entry) {
+std::vector<std::string> split_member_name(std::string_view name, std::string_view what) {
   std::vector<std::string> out;
   size_t pos = 0;
   while (pos <= name.size()) {
     size_t slash = name.find('/', pos);
     if (slash == std::string_view::npos) slash = name.size();
     std::string_view part = name.substr(pos, slash - pos);
-    if (part == "..") fail_input("tar entry '{}': a '..' path component is not allowed", entry);
+    if (part == "..") fail_input("{}: a '..' path component is not allowed", what);
     if (!part.empty() && part != ".") out.emplace_back(part);
     pos = slash + 1;
   }

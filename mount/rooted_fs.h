@@ -10,9 +10,9 @@
 namespace strata::mount {
 
 // The components of a tar member name: leading "/" and "./" dropped, empty and "."
-// components skipped ("" names the root: an empty vector). Throws InputError naming
-// `entry` for a ".." component.
-std::vector<std::string> split_member_name(std::string_view name, std::string_view entry);
+// components skipped ("" names the root: an empty vector). Throws InputError
+// "<what>: a '..' path component is not allowed" for a ".." component.
+std::vector<std::string> split_member_name(std::string_view name, std::string_view what);
 // The first `count` components joined with "/".
 std::string join_components(const std::vector<std::string>& components, size_t count);
 

@@ -162,7 +162,7 @@ private:
     const char* raw = archive_entry_pathname(e);
     if (!raw) fail_input("layer {}: an entry has no readable name", input_.name());
     const std::string name = raw;
-    std::vector<std::string> comps = split_member_name(name, name);
+    std::vector<std::string> comps = split_member_name(name, fmt::format("layer {}: tar entry '{}'", input_.name(), name));
     for (size_t i = 0; i < comps.size(); ++i) {
       // AUFS bookkeeping (.wh..wh.plnk, .wh..wh.aufs, …) is not content.
       if (starts_with(comps[i], kWhiteoutMetaPrefix) && !(i + 1 == comps.size() && comps[i] == kOpaqueMarker))
@@ -281,7 +281,8 @@ private:
 
   void hardlink(archive_entry* e, const std::vector<std::string>& comps, const std::string& name) {
     const std::string target_name = archive_entry_hardlink(e);
-    std::vector<std::string> target = split_member_name(target_name, name);
+    std::vector<std::string> target = split_member_name(
+        target_name, fmt::format("layer {}: hard link '{}' to '{}'", input_.name(), name, target_name));
     if (target.empty()) fail_input("layer {}: hard link '{}' points at the layer root", input_.name(), name);
     const std::string target_path = join_components(target, target.size());
     int raw_parent = parent_dir(target, name, false);
