@@ -1,9 +1,59 @@
 #include "image/build/store_closure.h"
 
-namespace strata {
+#include "image/closure/graph_file.h"
+#include "image/closure/scanner.h"
+#include "image/closure/store_path.h"
+#include "ns/sys/error.h"
+#include "ns/sys/file.h"
 
-// Interim: the closure library (image/closure) is being written; until it lands no
-// store paths are added. Replaced by the scan/graph-based closure.
-std::vector<std::string> contents_store_closure(const Spec&) { return {}; }
+#include <algorithm>
+#include <cstdlib>
+#include <optional>
+#include <set>
+
+namespace strata {
+namespace {
+
+std::string real_path(const std::string& path) {
+  char* real = ::realpath(path.c_str(), nullptr);
+  if (!real) fail_input("{} cannot be resolved", path);
+  std::string out = real;
+  std::free(real);
+  return out;
+}
+
+} // namespace
+
+std::vector<std::string> contents_store_closure(const Spec& spec) {
+  if (spec.copy_to_root.empty()) return {};
+  bool have_store = is_directory(spec.store_dir);
+  if (!have_store && spec.closure_graph.empty()) return {}; // nothing can be referenced
+
+  // Roots: copyToRoot entries that are store paths, and store paths their files name.
+  std::set<std::string> roots;
+  std::optional<closure::StoreScanner> scanner;
+  if (have_store) scanner.emplace(closure::StoreLocation{spec.store_dir, ""});
+  for (const auto& path : spec.copy_to_root) {
+    std::string real = real_path(path);
+    if (auto store_path = closure::containing_store_path(real, spec.store_dir)) {
+      roots.insert(*store_path);
+      continue;
+    }
+    if (scanner)
+      for (auto& ref : scanner->references_of_tree(real)) roots.insert(ref);
+  }
+  if (roots.empty()) return {};
+
+  std::vector<std::string> root_list(roots.begin(), roots.end());
+  closure::ClosureGraph graph = spec.closure_graph.empty()
+                                    ? scanner->closure(root_list)
+                                    : closure::load_graph_file(spec.closure_graph, spec.store_dir).closure_of(root_list);
+  std::vector<std::string> paths;
+  for (const auto& node : graph.nodes()) paths.push_back(node.path);
+  std::sort(paths.begin(), paths.end());
+  for (const auto& p : paths)
+    if (!path_exists(p)) fail_input("store path {} (in the closure of copyToRoot) is missing on disk", p);
+  return paths;
+}
 
 } // namespace strata
