@@ -1,8 +1,9 @@
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "image/closure/graph_file.h"
+#include "image/closure/scanner.h"
 #include "image/closure/store_path.h"
 #include "image/nix/nar_hash_text.h"
-#include "image/nix/registration.h"
 #include "image/nix/seed.h"
 #include "ns/sys/error.h"
 #include "ns/sys/file.h"
@@ -10,7 +11,6 @@
 #include <charconv>
 #include <cstdlib>
 #include <memory>
-#include <set>
 
 namespace strata::cli {
 namespace {
@@ -40,41 +40,34 @@ int64_t registration_time(const NixDbOptions& o) {
   return 1;
 }
 
-// Paths of the graph no other path references (self-references aside), in graph order.
-std::vector<std::string> top_level_paths(const std::vector<nix::ClosurePath>& graph) {
-  std::set<std::string> referenced;
-  for (const auto& p : graph)
-    for (const auto& r : p.references)
-      if (r != p.path) referenced.insert(r);
-  std::vector<std::string> roots;
-  for (const auto& p : graph)
-    if (!referenced.count(p.path)) roots.push_back(p.path);
-  return roots;
-}
-
 void run_nix_db(const NixDbOptions& o) {
-  if (o.store_dir.empty() || o.store_dir[0] != '/') fail_input("--store-dir {} is not an absolute path", o.store_dir);
-  std::string store_dir = o.store_dir;
-  while (store_dir.size() > 1 && store_dir.back() == '/') store_dir.pop_back();
+  closure::StoreLocation store = closure::StoreLocation::with_root(o.store_dir, o.store_root);
+  const std::string& store_dir = store.store_dir;
   if (!is_directory(o.root)) fail_input("image root {} is not a directory", o.root);
   for (const auto& p : o.paths)
     if (!closure::is_store_path(p, store_dir))
       fail_input("{} is not a store path in {} (expected {}/<32-char hash>-<name>)", p, store_dir, store_dir);
   if (o.paths.empty() && o.graph.empty()) fail_input("give store paths, a --graph, or both");
-  if (o.graph.empty())
-    fail_input("give the closure with --graph (a closureInfo dir or its registration file); "
-               "scanning store paths for references is not available in nix-db yet");
 
-  std::vector<nix::ClosurePath> graph = nix::read_registration(o.graph);
-  std::vector<std::string> roots = o.paths.empty() ? top_level_paths(graph) : o.paths;
-  std::vector<nix::ClosurePath> closure = nix::restrict_closure(graph, roots);
+  // The closure: the graph file's (cut down to the paths' requisites when paths are
+  // given), else scanned from the store as Nix scans for references.
+  closure::ClosureGraph graph;
+  std::vector<std::string> roots = o.paths;
+  if (!o.graph.empty()) {
+    graph = closure::load_graph_file(o.graph, store_dir);
+    if (roots.empty())
+      roots = graph.roots();
+    else
+      graph = graph.closure_of(roots);
+  } else {
+    graph = closure::scan_closure(store, roots);
+  }
 
   nix::SeedOptions seed;
-  seed.store_dir = store_dir;
-  if (!o.store_root.empty()) seed.real_store_dir = absolute_path(o.store_root) + store_dir;
+  seed.store = store;
   seed.registration_time = registration_time(o);
   seed.gc_roots = roots;
-  std::vector<nix::PathRegistration> registrations = nix::register_closure(closure, seed);
+  std::vector<nix::PathRegistration> registrations = nix::register_closure(graph, seed);
   nix::write_nix_state(o.root, registrations, nix::NixStateOptions{store_dir, roots});
 
   if (global_options().json) {
@@ -109,7 +102,9 @@ void add_nix_db_command(CLI::App& app) {
   cmd->add_option("--store-dir", opts->store_dir, "The store dir the paths name")->capture_default_str();
   cmd->add_option("--store-root", opts->store_root,
                   "Read the paths from <DIR><store-dir> (a store made with nix-store --store local?root=DIR)");
-  cmd->add_option("--graph", opts->graph, "The closure: a closureInfo dir or its registration file");
+  cmd->add_option("--graph", opts->graph,
+                  "The closure: a closureInfo dir, a registration or exportReferencesGraph file, or a JSON graph "
+                  "(default: scan the store for references)");
   cmd->add_option("--registration-time", opts->registration_time,
                   "registrationTime in seconds (default: SOURCE_DATE_EPOCH, else 1)");
   add_global_flags(*cmd);

@@ -40,6 +40,7 @@ closure=$(nix_store "$host" -q --requisites "$tree" | sort)
 # The graph strata is given: closureInfo-style registration, with an extra unrelated path.
 mkdir "$tmp/closure-info"
 nix_store "$host" --dump-db $closure "$unrelated" > "$tmp/closure-info/registration"
+printf '%s\n' $closure "$unrelated" | sort > "$tmp/closure-info/store-paths"
 
 # The image root: copies of the closure's paths, as the image builder stages them.
 stage() {
@@ -48,6 +49,7 @@ stage() {
 }
 stage "$tmp/image"
 stage "$tmp/image2"
+stage "$tmp/image3"
 
 SOURCE_DATE_EPOCH=1700000000 "$STRATA" nix-db "$tmp/image" "$tree" --store-root "$host" --graph "$tmp/closure-info"
 SOURCE_DATE_EPOCH=1700000000 "$STRATA" nix-db -q "$tmp/image2" "$tree" --store-root "$host" --graph "$tmp/closure-info/registration"
@@ -58,6 +60,12 @@ SOURCE_DATE_EPOCH=1700000000 "$STRATA" nix-db -q "$tmp/image2" "$tree" --store-r
 cmp "$tmp/image/nix/var/nix/db/db.sqlite" "$tmp/image2/nix/var/nix/db/db.sqlite" || fail "re-running changed db.sqlite"
 [ -z "$(ls -A "$tmp/image2/nix/var/nix" | grep -v -x -e db -e gcroots -e profiles -e temproots)" ] || fail "leftovers in nix/var/nix: $(ls -A "$tmp/image2/nix/var/nix")"
 pass "re-running replaces the DB in place, nothing left beside it"
+
+# Without --graph the closure is scanned from the store (hash parts in contents, symlink
+# targets): it finds the same graph, so the same bytes.
+SOURCE_DATE_EPOCH=1700000000 "$STRATA" nix-db -q "$tmp/image3" "$tree" --store-root "$host"
+cmp "$tmp/image/nix/var/nix/db/db.sqlite" "$tmp/image3/nix/var/nix/db/db.sqlite" || fail "the scanned closure gave a different DB than the graph"
+pass "a scanned closure (no --graph) gives the same db.sqlite as the graph"
 
 db=$tmp/image/nix/var/nix/db
 [ "$(cat "$db/schema")" = 10 ] || fail "schema file holds '$(cat "$db/schema")', not 10"
@@ -93,9 +101,9 @@ expect_bad "$tmp/bad" "missing on disk" -- "$tree" --store-root "$tmp/emptyhost"
 expect_bad "$tmp/bad" "not a store path in /nix/store" -- "$tmp/z-unrelated" --store-root "$host" --graph "$tmp/closure-info"
 expect_bad "$tmp/bad" "not a store path in /nix/store" -- "/elsewhere/$(basename "$tree")" --store-root "$host" --graph "$tmp/closure-info"
 printf '%s\nnot-a-hash\n1\n\n0\n' "$tree" > "$tmp/broken-registration"
-expect_bad "$tmp/bad" "line 2: expected a NAR hash" -- "$tree" --store-root "$host" --graph "$tmp/broken-registration"
+expect_bad "$tmp/bad" "broken-registration:2: expected the SHA-256 NAR hash" -- "$tree" --store-root "$host" --graph "$tmp/broken-registration"
 head -n 3 "$tmp/closure-info/registration" > "$tmp/truncated-registration"
-expect_bad "$tmp/bad" "ends at line 4" -- --store-root "$host" --graph "$tmp/truncated-registration"
+expect_bad "$tmp/bad" "truncated-registration:4: the file ends" -- --store-root "$host" --graph "$tmp/truncated-registration"
 expect_bad "$tmp/bad" "not in the closure graph" -- "$(fake_store_path absent)" --store-root "$host" --graph "$tmp/closure-info"
 expect_bad "$tmp/no-such-root" "is not a directory" -- "$tree" --store-root "$host" --graph "$tmp/closure-info"
 echo "PASS nix_db"

@@ -27,8 +27,14 @@ std::string fake_store_path(const std::string& name, const std::string& store_di
 PathRegistration reg(const std::string& name, std::vector<std::string> refs = {}, std::string deriver = "") {
   Hasher h;
   h.update("nar of " + name);
-  return PathRegistration{fake_store_path(name), h.finish(),         1000 + name.size() * 8,
-                          std::move(refs),       std::move(deriver), 1700000000};
+  PathRegistration r;
+  r.path = fake_store_path(name);
+  r.nar_hash = h.finish();
+  r.nar_size = 1000 + name.size() * 8;
+  r.references = std::move(refs);
+  r.deriver = std::move(deriver);
+  r.registration_time = 1700000000;
+  return r;
 }
 
 // glibc <- coreutils <- hello; hello also references itself; an unrelated leaf.

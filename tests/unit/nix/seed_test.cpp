@@ -1,6 +1,6 @@
+#include "image/closure/graph_file.h"
 #include "image/digest.h"
 #include "image/nix/nar_hash_text.h"
-#include "image/nix/registration.h"
 #include "image/nix/seed.h"
 #include "nix_tool.h"
 #include "ns/sys/error.h"
@@ -58,15 +58,18 @@ protected:
   }
 
   // tree -> greeting, link; greeting -> itself.
-  std::vector<ClosurePath> closure() const {
-    return {ClosurePath{added_[1], {added_[0], added_[2]}, "", "", std::nullopt},
-            ClosurePath{added_[0], {added_[0]}, "", "", std::nullopt},
-            ClosurePath{added_[2], {}, "", "", std::nullopt}};
+  std::vector<closure::PathNode> nodes() const {
+    return {closure::PathNode{added_[1], {added_[0], added_[2]}, "", 0, ""},
+            closure::PathNode{added_[0], {added_[0]}, "", 0, ""}, closure::PathNode{added_[2], {}, "", 0, ""}};
+  }
+  closure::ClosureGraph closure() const { return graph(nodes()); }
+  static closure::ClosureGraph graph(std::vector<closure::PathNode> nodes) {
+    return closure::ClosureGraph(std::move(nodes), "/nix/store", "test graph");
   }
 
   SeedOptions options() const {
     SeedOptions o;
-    o.real_store_dir = host_.path() + "/nix/store";
+    o.store = closure::StoreLocation::with_root("/nix/store", host_.path());
     o.registration_time = 1234567;
     o.gc_roots = {added_[1]};
     return o;
@@ -98,87 +101,44 @@ TEST_F(SeedTest, NixStoreVerifiesTheSeededDb) {
   EXPECT_EQ(read_file(again.path() + "/nix/var/nix/db/db.sqlite"), db);
 }
 
-TEST_F(SeedTest, MissingPathOutsidePathAndHashMismatchWriteNothing) {
-  auto missing = closure();
+TEST_F(SeedTest, MissingPathAndHashOrSizeMismatchWriteNothing) {
+  auto missing = nodes();
   std::string gone = added_[2].substr(0, added_[2].size() - 4) + "gone";
   missing[0].references.push_back(gone);
-  missing.push_back(ClosurePath{gone, {}, "", "", std::nullopt});
+  missing.push_back(closure::PathNode{gone, {}, "", 0, ""});
   try {
-    seed_nix_db(image_.path(), missing, options());
+    seed_nix_db(image_.path(), graph(missing), options());
     FAIL();
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("missing on disk"), std::string::npos) << e.what();
   }
-  auto outside = closure();
-  outside.push_back(ClosurePath{"/elsewhere/" + basename_of(added_[0]), {}, "", "", std::nullopt});
-  EXPECT_THROW(seed_nix_db(image_.path(), outside, options()), InputError);
-  auto wrong_hash = closure();
-  wrong_hash[1].nar_hash = std::string(32, 'x');
-  EXPECT_THROW(seed_nix_db(image_.path(), wrong_hash, options()), InputError);
-  auto wrong_size = closure();
+  auto wrong_hash = nodes();
+  wrong_hash[1].nar_hash = "sha256:" + std::string(52, '1');
+  EXPECT_THROW(seed_nix_db(image_.path(), graph(wrong_hash), options()), InputError);
+  auto bad_hash = nodes();
+  bad_hash[1].nar_hash = "md5:abc";
+  EXPECT_THROW(seed_nix_db(image_.path(), graph(bad_hash), options()), InputError);
+  auto wrong_size = nodes();
   wrong_size[1].nar_size = 1;
-  EXPECT_THROW(seed_nix_db(image_.path(), wrong_size, options()), InputError);
+  EXPECT_THROW(seed_nix_db(image_.path(), graph(wrong_size), options()), InputError);
+  SeedOptions other_store = options();
+  other_store.store = closure::StoreLocation::with_root("/gnu/store", host_.path());
+  EXPECT_THROW(seed_nix_db(image_.path(), closure(), other_store), InputError);
   EXPECT_FALSE(path_exists(image_.path() + "/nix/var"));
 }
 
-TEST_F(SeedTest, RegistrationFromNixDumpDbRoundTrips) {
-  std::string dump = run("nix-store --store " + quote(nix_store()) + " --dump-db " + added_[0] + " " + added_[1]);
-  auto parsed = parse_registration(dump, "dump");
-  ASSERT_EQ(parsed.size(), 2u);
-  EXPECT_EQ(parsed[0].path, added_[0]);
-  EXPECT_TRUE(parsed[0].nar_size.has_value());
-  std::string hash = trim(run("nix-store --store " + quote(nix_store()) + " -q --hash " + added_[0]));
-  EXPECT_EQ(sha256_base32_text(parsed[0].nar_hash), hash);
-  // Graph hashes and sizes are checked against the disk, and agree.
-  auto regs = register_closure(parsed, options());
-  EXPECT_EQ(regs[1].nar_size, *parsed[1].nar_size);
-}
-
-TEST(Registration, ParsesEveryFieldAndAllHashForms) {
-  std::string a = "/nix/store/" + std::string(32, 'a') + "-a", b = "/nix/store/" + std::string(32, 'b') + "-b";
-  std::string hex(64, 'f');
-  std::string text = a + "\n" + hex + "\n120\n/nix/store/" + std::string(32, 'd') + "-a.drv\n2\n" + a + "\n" + b +
-                     "\n" + b + "\nsha256:" + std::string(52, '0') + "\n8\n\n0\n";
-  auto paths = parse_registration(text, "reg");
-  ASSERT_EQ(paths.size(), 2u);
-  EXPECT_EQ(paths[0].path, a);
-  EXPECT_EQ(paths[0].nar_hash, std::string(32, '\xff'));
-  EXPECT_EQ(paths[0].nar_size, 120u);
-  EXPECT_EQ(paths[0].deriver, "/nix/store/" + std::string(32, 'd') + "-a.drv");
-  EXPECT_EQ(paths[0].references, (std::vector<std::string>{a, b}));
-  EXPECT_EQ(paths[1].nar_hash, std::string(32, '\0'));
-  EXPECT_EQ(paths[1].deriver, "");
-  EXPECT_TRUE(paths[1].references.empty());
-}
-
-TEST(Registration, BadFilesNameTheLineAndWhatWasExpected) {
-  std::string a = "/nix/store/" + std::string(32, 'a') + "-a";
-  std::string hex(64, 'f');
-  auto message = [](const std::string& text) {
-    try {
-      parse_registration(text, "REG");
-    } catch (const InputError& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
-  EXPECT_EQ(message(a + "\nnot-a-hash\n1\n\n0\n"),
-            "REG: line 2: expected a NAR hash (sha256, base16/base32/base64), got 'not-a-hash'");
-  EXPECT_EQ(message(a + "\n" + hex + "\nbig\n\n0\n"), "REG: line 3: expected a NAR size, got 'big'");
-  EXPECT_EQ(message(a + "\n" + hex + "\n1\n\n2\n" + a + "\n"), "REG: ends at line 7 where a reference was expected");
-  EXPECT_EQ(message("relative\n"), "REG: line 1: expected a store path, got 'relative'");
-  EXPECT_EQ(message(""), "REG: holds no store paths");
-  EXPECT_EQ(message(a + "\n" + hex + "\n1\nderiver\n0\n"),
-            "REG: line 4: expected a deriver (or an empty line), got 'deriver'");
-}
-
-TEST(Registration, ReadsAClosureInfoDirOrFile) {
-  TempDir dir("strata-reg");
-  std::string a = "/nix/store/" + std::string(32, 'a') + "-a";
-  write_file(dir.path() + "/registration", a + "\n" + std::string(64, '0') + "\n1\n\n0\n");
-  EXPECT_EQ(read_registration(dir.path()).size(), 1u);
-  EXPECT_EQ(read_registration(dir.path() + "/registration").size(), 1u);
-  EXPECT_THROW(read_registration(dir.path() + "/nope"), InputError);
+TEST_F(SeedTest, HashesAndSizesFromNixDumpDbAgreeWithTheDisk) {
+  std::string dump =
+      run("nix-store --store " + quote(nix_store()) + " --dump-db " + added_[0] + " " + added_[1] + " " + added_[2]);
+  closure::ClosureGraph from_nix = closure::parse_registration_text(dump, "dump-db", "/nix/store");
+  ASSERT_EQ(from_nix.size(), 3u);
+  for (const auto& node : from_nix.nodes()) EXPECT_FALSE(node.nar_hash.empty()) << node.path;
+  auto regs = register_closure(from_nix, options());
+  for (size_t i = 0; i < regs.size(); ++i) {
+    std::string hash = trim(run("nix-store --store " + quote(nix_store()) + " -q --hash " + regs[i].path));
+    EXPECT_EQ(sha256_base32_text(regs[i].nar_hash), hash);
+    EXPECT_EQ(regs[i].nar_size, from_nix.nodes()[i].nar_size);
+  }
 }
 
 } // namespace
