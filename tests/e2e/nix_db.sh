@@ -87,6 +87,12 @@ done
 [ "$(nix_store "$tmp/image" -q --references "$tree" | sort)" = "$(printf '%s\n' "$a" "$b" "$tree" | sort)" ] || fail "references of the tree are not a, b and itself"
 pass "-q --hash/--size/--references/--requisites equal the host store's for all $(echo "$closure" | wc -l) paths"
 
+# Realisations tables are left to Nix: with ca-derivations on, nix-bin adds them itself.
+out=$(nix_store "$tmp/image2" --extra-experimental-features ca-derivations -q --hash "$tree" 2>&1) || fail "nix-store with ca-derivations rejected the DB: $out"
+[ "$(sqlite3 "$tmp/image2/nix/var/nix/db/db.sqlite" "select count(*) from sqlite_master where name in ('Realisations', 'RealisationsRefs')")" = 2 ] || fail "nix did not add its Realisations tables"
+nix_store "$tmp/image2" --verify --check-contents >/dev/null 2>&1 || fail "--verify fails after nix migrated the DB for ca-derivations"
+pass "nix-store with ca-derivations adds its Realisations tables to the DB and still verifies"
+
 # Bad input: exit 2, a message naming the problem, no nix/var/nix/db written.
 expect_bad() { # expect_bad ROOT WORDS-IN-MESSAGE -- ARGS...
   local root=$1 words=$2; shift 3
@@ -105,5 +111,6 @@ expect_bad "$tmp/bad" "broken-registration:2: expected the SHA-256 NAR hash" -- 
 head -n 3 "$tmp/closure-info/registration" > "$tmp/truncated-registration"
 expect_bad "$tmp/bad" "truncated-registration:4: the file ends" -- --store-root "$host" --graph "$tmp/truncated-registration"
 expect_bad "$tmp/bad" "not in the closure graph" -- "$(fake_store_path absent)" --store-root "$host" --graph "$tmp/closure-info"
+SOURCE_DATE_EPOCH=yesterday expect_bad "$tmp/bad" "SOURCE_DATE_EPOCH must be a number" -- "$tree" --store-root "$host" --graph "$tmp/closure-info"
 expect_bad "$tmp/no-such-root" "is not a directory" -- "$tree" --store-root "$host" --graph "$tmp/closure-info"
 echo "PASS nix_db"
