@@ -57,7 +57,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # --- tools -----------------------------------------------------------------------------
-bench_need hyperfine hyperfine
 bench_need pigz pigz
 bench_need umoci umoci
 bench_need /usr/bin/time time
@@ -108,14 +107,29 @@ umoci_prepare="rm -rf $(q "$out/umoci-image") && cp -a $(q "$bench_work/empty-im
 umoci_cmd="umoci insert --rootless --image $(q "$out/umoci-image"):bench $(q "$tree") /"
 
 # --- timing ----------------------------------------------------------------------------
-read -r strata_med strata_min strata_max < <(bench_time strata-gzip "$runs" "rm -f $(q "$out/strata-gzip.tar")" "$(strata_cmd gzip)")
-read -r seed_med seed_min seed_max < <(bench_time seed-gzip "$runs" "rm -f $(q "$out")/layer.*" "bash $(q "$bench_work/cmd/seed-gzip.sh")")
-read -r umoci_med umoci_min umoci_max < <(bench_time umoci "$runs" "$umoci_prepare" "$umoci_cmd")
+# summary PREFIX NAME: sets PREFIX_med, PREFIX_min, PREFIX_max, PREFIX_cpu.
+summary() {
+  local result
+  result=$(bench_summary "$2")
+  read -r "${1}_med" "${1}_min" "${1}_max" "${1}_cpu" <<<"$result"
+}
+bench_add strata-gzip "rm -f $(q "$out/strata-gzip.tar")" "$(strata_cmd gzip)"
+bench_add seed-gzip "rm -f $(q "$out")/layer.*" "bash $(q "$bench_work/cmd/seed-gzip.sh")"
+bench_add umoci "$umoci_prepare" "$umoci_cmd"
 if [ "$with_zstd" = 1 ]; then
-  read -r strataz_med strataz_min strataz_max < <(bench_time strata-zstd "$runs" "rm -f $(q "$out/strata-zstd.tar")" "$(strata_cmd zstd)")
-  read -r seedz_med seedz_min seedz_max < <(bench_time seed-zstd "$runs" "rm -f $(q "$out")/layer.*" "bash $(q "$bench_work/cmd/seed-zstd.sh")")
+  bench_add strata-zstd "rm -f $(q "$out/strata-zstd.tar")" "$(strata_cmd zstd)"
+  bench_add seed-zstd "rm -f $(q "$out")/layer.*" "bash $(q "$bench_work/cmd/seed-zstd.sh")"
 fi
-[ -n "${strata_med:-}" ] && [ -n "${seed_med:-}" ] && [ -n "${umoci_med:-}" ] || bench_die "a timing failed (see above)"
+load_before=$(cut -d' ' -f1 /proc/loadavg)
+bench_rounds "$runs"
+summary strata strata-gzip
+summary seed seed-gzip
+summary umoci umoci
+if [ "$with_zstd" = 1 ]; then
+  summary strataz strata-zstd
+  summary seedz seed-zstd
+fi
+load_after=$(cut -d' ' -f1 /proc/loadavg)
 
 # --- sizes, memory, and a check that the three made the same layer ---------------------
 # One more strata run per compression, untimed, under GNU time for the peak RSS; its
@@ -167,7 +181,7 @@ fi
 ratio() { bench_calc "sprintf(\"%.2f\", $1 / $2)"; }
 pct() { bench_calc "sprintf(\"%+.2f%%\", ($1 - $2) * 100 / $2)"; }
 verdict() { if [ "$(bench_calc "($1) ? 1 : 0")" = 1 ]; then echo "met"; else echo "MISSED"; fi; }
-row() { printf '%-38s %8s %8s %8s %9s  %s\n' "$@"; }
+row() { printf '%-38s %8s %7s %7s %7s %9s  %s\n' "$@"; }
 
 seed_ratio=$(ratio "$seed_med" "$strata_med")
 umoci_ratio=$(ratio "$umoci_med" "$strata_med")
@@ -182,15 +196,17 @@ echo "tree:    $(tree_stat files) files, $(tree_stat dirs) dirs, $(tree_stat sym
 echo "         $(bench_mib "$(tree_stat bytes)") of file data (random: $(bench_mib "$(tree_stat random_bytes)"), text: $(bench_mib "$(tree_stat text_bytes)")), median file $(tree_stat median_size) B, largest $(bench_mib "$(tree_stat largest)")"
 echo "         uncompressed tar (seed): $(bench_mib "$tar_size"), $entries entries"
 echo "machine: $(nproc) CPUs ($cpu), strata $version, STRATA_THREADS=${STRATA_THREADS:-unset}"
-echo "method:  hyperfine, 1 warm-up + $runs runs each; page cache warm (not dropped) for all"
+echo "method:  1 warm-up run of each, then $runs rounds each running every command once (interleaved);"
+echo "         page cache warm (not dropped) for all; median wall time reported"
+echo "         load average $load_before before the timings, $load_after after (cpu s: median user + sys of all threads and processes)"
 echo
-row "command" "median s" "min s" "max s" "÷ strata" "compressed layer"
-row "strata build --compress gzip" "$strata_med" "$strata_min" "$strata_max" "1.00" "$strata_size B ($(bench_mib "$strata_size"))"
-row "seed: tar|tee|sha256sum; pigz -nT" "$seed_med" "$seed_min" "$seed_max" "$seed_ratio" "$pigz_size B ($(bench_mib "$pigz_size"))"
-row "umoci insert --rootless" "$umoci_med" "$umoci_min" "$umoci_max" "$umoci_ratio" "$umoci_size B ($(bench_mib "$umoci_size"))"
+row "command" "median s" "min s" "max s" "cpu s" "÷ strata" "compressed layer"
+row "strata build --compress gzip" "$strata_med" "$strata_min" "$strata_max" "$strata_cpu" "1.00" "$strata_size B ($(bench_mib "$strata_size"))"
+row "seed: tar|tee|sha256sum; pigz -nT" "$seed_med" "$seed_min" "$seed_max" "$seed_cpu" "$seed_ratio" "$pigz_size B ($(bench_mib "$pigz_size"))"
+row "umoci insert --rootless" "$umoci_med" "$umoci_min" "$umoci_max" "$umoci_cpu" "$umoci_ratio" "$umoci_size B ($(bench_mib "$umoci_size"))"
 if [ "$with_zstd" = 1 ]; then
-  row "strata build --compress zstd" "$strataz_med" "$strataz_min" "$strataz_max" "1.00" "$strataz_size B ($(bench_mib "$strataz_size"))"
-  row "seed: tar|tee|sha256sum; zstd -T0 -3" "$seedz_med" "$seedz_min" "$seedz_max" "$(ratio "$seedz_med" "$strataz_med")" "$zstd_size B ($(bench_mib "$zstd_size"))"
+  row "strata build --compress zstd" "$strataz_med" "$strataz_min" "$strataz_max" "$strataz_cpu" "1.00" "$strataz_size B ($(bench_mib "$strataz_size"))"
+  row "seed: tar|tee|sha256sum; zstd -T0 -3" "$seedz_med" "$seedz_min" "$seedz_max" "$seedz_cpu" "$(ratio "$seedz_med" "$strataz_med")" "$zstd_size B ($(bench_mib "$zstd_size"))"
 fi
 echo
 echo "targets (issue 2):"

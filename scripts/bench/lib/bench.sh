@@ -31,23 +31,59 @@ bench_strata() {
   echo "$build/strata"
 }
 
-# bench_time NAME RUNS PREPARE COMMAND: times COMMAND (a shell command line) with one
-# warm-up run and RUNS measured runs, PREPARE (untimed) before each; results are kept in
-# $bench_work/results/NAME.json and printed as "median min max" seconds.
-bench_time() {
-  local name=$1 runs=$2 prepare=$3 command=$4
-  local json=$bench_work/results/$name.json
+# Interleaved timing: commands are registered with bench_add, then bench_rounds runs one
+# untimed warm-up of each and RUNS timed rounds, every round running each command once
+# (starting one further along each round), so a machine whose load drifts over the run
+# weighs on every command alike. PREPARE runs untimed before each run.
+declare -A bench_prepare=() bench_command=()
+bench_names=()
+
+# bench_add NAME PREPARE COMMAND (shell command lines)
+bench_add() {
+  bench_names+=("$1")
+  bench_prepare[$1]=$2
+  bench_command[$1]=$3
+}
+
+# bench_run_once NAME [TIMES-FILE]: runs NAME's command once; appends "wall cpu" seconds.
+bench_run_once() {
+  local name=$1 times=${2:-/dev/null} log=$bench_work/results/$1.log t0 t1
+  bash -c "${bench_prepare[$name]}" >"$log" 2>&1 || { cat "$log" >&2; bench_die "preparing $name failed"; }
+  t0=$EPOCHREALTIME
+  /usr/bin/time -f '%U %S' -o "$bench_work/results/cpu" bash -c "${bench_command[$name]}" >"$log" 2>&1 || {
+    tail -n 20 "$log" >&2
+    bench_die "$name failed: ${bench_command[$name]}"
+  }
+  t1=$EPOCHREALTIME
+  awk -v a="$t0" -v b="$t1" '{ printf "%.4f %.4f\n", b - a, $1 + $2 }' "$bench_work/results/cpu" >>"$times"
+}
+
+# bench_rounds RUNS: times every registered command (see above).
+bench_rounds() {
+  local runs=$1 n=${#bench_names[@]} round i name
   mkdir -p "$bench_work/results"
-  echo "bench: timing $name ($runs runs after 1 warm-up)" >&2
-  hyperfine --style none --warmup 1 --runs "$runs" --prepare "$prepare" --export-json "$json" \
-    --command-name "$name" "$command" >/dev/null ||
-    bench_die "$name failed (run it by hand: $command)"
-  python3 - "$json" <<'PY'
-import json, sys
-r = json.load(open(sys.argv[1]))["results"][0]
-if any(code != 0 for code in r.get("exit_codes", [0])):
-    sys.exit(f"bench: {r['command']} exited with {r['exit_codes']}")
-print(f"{r['median']:.3f} {r['min']:.3f} {r['max']:.3f}")
+  for name in "${bench_names[@]}"; do
+    : >"$bench_work/results/$name.times"
+    echo "bench: warm-up run of $name" >&2
+    bench_run_once "$name"
+  done
+  for ((round = 0; round < runs; round++)); do
+    echo "bench: round $((round + 1))/$runs" >&2
+    for ((i = 0; i < n; i++)); do
+      name=${bench_names[(round + i) % n]}
+      bench_run_once "$name" "$bench_work/results/$name.times"
+    done
+  done
+}
+
+# bench_summary NAME: prints "median min max median-cpu" seconds of NAME's timed runs.
+bench_summary() {
+  python3 - "$bench_work/results/$1.times" <<'PY'
+import statistics, sys
+rows = [tuple(map(float, line.split())) for line in open(sys.argv[1]) if line.strip()]
+wall = [r[0] for r in rows]
+cpu = [r[1] for r in rows]
+print(f"{statistics.median(wall):.3f} {min(wall):.3f} {max(wall):.3f} {statistics.median(cpu):.2f}")
 PY
 }
 
