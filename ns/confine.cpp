@@ -10,6 +10,9 @@
 #include <seccomp.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <cstring>
 
 namespace strata::ns {
 
@@ -60,24 +63,12 @@ void set_own_capabilities() {
   ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 }
 
-void load_denylist() {
-  std::unique_ptr<void, void (*)(scmp_filter_ctx)> ctx(seccomp_init(SCMP_ACT_ALLOW), seccomp_release);
-  if (!ctx) fail_work("cannot create a seccomp filter");
-#if defined(__x86_64__)
-  // 32-bit and x32 programs get the same rules instead of being killed.
-  seccomp_arch_add(ctx.get(), SCMP_ARCH_X86);
-  seccomp_arch_add(ctx.get(), SCMP_ARCH_X32);
-#elif defined(__aarch64__)
-  seccomp_arch_add(ctx.get(), SCMP_ARCH_ARM);
-#endif
-  for (const char* name : kDeniedSyscalls) {
-    int nr = seccomp_syscall_resolve_name(name);
-    if (nr == __NR_SCMP_ERROR) continue;  // unknown to this libseccomp
-    int rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ERRNO(EPERM), nr, 0);
-    if (rc != 0 && rc != -EDOM && rc != -EOPNOTSUPP)
-      fail_work("cannot add {} to the seccomp filter: {}", name, std::strerror(-rc));
-  }
-  if (int rc = seccomp_load(ctx.get()); rc != 0) fail_work("cannot load the seccomp filter: {}", std::strerror(-rc));
+void add_rule(scmp_filter_ctx ctx, uint32_t action, const char* name, std::initializer_list<scmp_arg_cmp> args) {
+  int nr = seccomp_syscall_resolve_name(name);
+  if (nr == __NR_SCMP_ERROR) return;  // unknown to this libseccomp
+  int rc = seccomp_rule_add_array(ctx, action, nr, static_cast<unsigned>(args.size()), args.begin());
+  if (rc != 0 && rc != -EDOM && rc != -EOPNOTSUPP)
+    fail_work("cannot add {} to the seccomp filter: {}", name, std::strerror(-rc));
 }
 
 } // namespace
@@ -86,7 +77,33 @@ void confine_sandbox_init() {
   drop_bounding_set();
   set_own_capabilities();
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail_errno("cannot set no_new_privs");
-  load_denylist();
+}
+
+Fd load_command_filter(const NotifyPolicy& policy) {
+  std::unique_ptr<void, void (*)(scmp_filter_ctx)> ctx(seccomp_init(SCMP_ACT_ALLOW), seccomp_release);
+  if (!ctx) fail_work("cannot create a seccomp filter");
+  for (const char* name : kDeniedSyscalls) add_rule(ctx.get(), SCMP_ACT_ERRNO(EPERM), name, {});
+  if (policy.any() && seccomp_api_get() < 5)
+    fail_work("the kernel or libseccomp lacks seccomp user notification (needed to record owners and devices)");
+  if (policy.record_owners) {
+    for (const char* name : {"chown", "fchown", "fchownat", "lchown", "chown32", "fchown32", "lchown32", "chmod",
+                             "fchmod", "fchmodat", "fchmodat2"})
+      add_rule(ctx.get(), SCMP_ACT_NOTIFY, name, {});
+  }
+  if (policy.emulate_devices) {
+    const uint32_t notify = SCMP_ACT_NOTIFY;
+    add_rule(ctx.get(), notify, "mknod", {SCMP_A1(SCMP_CMP_MASKED_EQ, S_IFMT, S_IFCHR), SCMP_A2(SCMP_CMP_NE, 0)});
+    add_rule(ctx.get(), notify, "mknod", {SCMP_A1(SCMP_CMP_MASKED_EQ, S_IFMT, S_IFBLK)});
+    add_rule(ctx.get(), notify, "mknodat", {SCMP_A2(SCMP_CMP_MASKED_EQ, S_IFMT, S_IFCHR), SCMP_A3(SCMP_CMP_NE, 0)});
+    add_rule(ctx.get(), notify, "mknodat", {SCMP_A2(SCMP_CMP_MASKED_EQ, S_IFMT, S_IFBLK)});
+  }
+  if (int rc = seccomp_load(ctx.get()); rc != 0) fail_work("cannot load the seccomp filter: {}", std::strerror(-rc));
+  if (!policy.any()) return Fd();
+  int fd = seccomp_notify_fd(ctx.get());
+  if (fd < 0) fail_work("the seccomp filter has no notification fd");
+  Fd listener(::fcntl(fd, F_DUPFD_CLOEXEC, 3));
+  if (!listener) fail_errno("cannot keep the seccomp notification fd");
+  return listener;
 }
 
 } // namespace strata::ns

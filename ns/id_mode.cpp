@@ -106,7 +106,8 @@ struct Caller {
 
 Caller caller() {
   Caller c{::geteuid(), ::getegid(), {}};
-  if (const passwd* pw = ::getpwuid(c.uid)) c.name = pw->pw_name;
+  if (c.uid != 0)  // root needs no name: its map is the full one
+    if (const passwd* pw = ::getpwuid(c.uid)) c.name = pw->pw_name;
   return c;
 }
 

@@ -1,5 +1,6 @@
 #include "ns/init.h"
 
+#include "ns/confine.h"
 #include "ns/sys/error.h"
 
 #include <cerrno>
@@ -65,10 +66,8 @@ Fd receive_fd(int socket) {
     ::signal(sig, SIG_DFL);
   }
   try {
-    if (policy.any()) {
-      Fd listener = load_notify_filter(policy);
-      send_fd(socket, listener.get());
-    }
+    Fd listener = load_command_filter(policy);
+    if (listener) send_fd(socket, listener.get());
     ::close(socket);
     exec_command();
   } catch (const std::exception& e) {

@@ -8,7 +8,7 @@
 namespace strata::ns {
 
 // Forks the command: the child resets its signal mask and dispositions, loads the
-// notification filter when policy.any() and hands its listener to init, then calls
+// command's seccomp filter (ns/confine.h) and hands its listener to init, then calls
 // exec_command (which must exec or _exit). Init then serves until the command exits
 // and returns the command's exit status, or 128+N when signal N killed it.
 // SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to init by a process (not by the terminal,

@@ -250,23 +250,6 @@ Answer dispatch(const Target& t, std::string_view call, const NotifyPolicy& poli
   return {0, true};
 }
 
-void add_arches(scmp_filter_ctx ctx) {
-#if defined(__x86_64__)
-  seccomp_arch_add(ctx, SCMP_ARCH_X86);
-  seccomp_arch_add(ctx, SCMP_ARCH_X32);
-#elif defined(__aarch64__)
-  seccomp_arch_add(ctx, SCMP_ARCH_ARM);
-#endif
-}
-
-void add_notify(scmp_filter_ctx ctx, const char* name, std::initializer_list<scmp_arg_cmp> args) {
-  int nr = seccomp_syscall_resolve_name(name);
-  if (nr == __NR_SCMP_ERROR) return;
-  int rc = seccomp_rule_add_array(ctx, SCMP_ACT_NOTIFY, nr, static_cast<unsigned>(args.size()), args.begin());
-  if (rc != 0 && rc != -EDOM && rc != -EOPNOTSUPP)
-    fail_work("cannot add {} to the seccomp notification filter: {}", name, std::strerror(-rc));
-}
-
 } // namespace
 
 std::string encode_owner_record(const OwnerRecord& r) {
@@ -295,31 +278,6 @@ std::optional<OwnerRecord> decode_owner_record(std::string_view value) {
   r.mode &= 07777;
   if (n == 4) r.type = std::string(fields[3]);
   return r;
-}
-
-Fd load_notify_filter(const NotifyPolicy& policy) {
-  if (seccomp_api_get() < 5) fail_work("the kernel or libseccomp lacks seccomp user notification");
-  std::unique_ptr<void, void (*)(scmp_filter_ctx)> ctx(seccomp_init(SCMP_ACT_ALLOW), seccomp_release);
-  if (!ctx) fail_work("cannot create a seccomp filter");
-  add_arches(ctx.get());
-  if (policy.record_owners) {
-    for (const char* name : {"chown", "fchown", "fchownat", "lchown", "chown32", "fchown32", "lchown32", "chmod",
-                             "fchmod", "fchmodat", "fchmodat2"})
-      add_notify(ctx.get(), name, {});
-  }
-  if (policy.emulate_devices) {
-    add_notify(ctx.get(), "mknod", {SCMP_A1(SCMP_CMP_MASKED_EQ, S_IFMT, S_IFCHR), SCMP_A2(SCMP_CMP_NE, 0)});
-    add_notify(ctx.get(), "mknod", {SCMP_A1(SCMP_CMP_MASKED_EQ, S_IFMT, S_IFBLK)});
-    add_notify(ctx.get(), "mknodat", {SCMP_A2(SCMP_CMP_MASKED_EQ, S_IFMT, S_IFCHR), SCMP_A3(SCMP_CMP_NE, 0)});
-    add_notify(ctx.get(), "mknodat", {SCMP_A2(SCMP_CMP_MASKED_EQ, S_IFMT, S_IFBLK)});
-  }
-  if (int rc = seccomp_load(ctx.get()); rc != 0)
-    fail_work("cannot load the seccomp notification filter: {}", std::strerror(-rc));
-  int fd = seccomp_notify_fd(ctx.get());
-  if (fd < 0) fail_work("the seccomp filter has no notification fd");
-  Fd listener(::fcntl(fd, F_DUPFD_CLOEXEC, 3));
-  if (!listener) fail_errno("cannot keep the seccomp notification fd");
-  return listener;
 }
 
 OwnerSupervisor::OwnerSupervisor(Fd listener, const NotifyPolicy& policy)

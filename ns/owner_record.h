@@ -3,8 +3,8 @@
 // (fuse-overlayfs' and containers/storage's format: decimal ids as seen inside the
 // sandbox, octal permission bits, TYPE char-MAJ-MIN or block-MAJ-MIN for devices).
 //
-// The command's process loads a seccomp filter whose SCMP_ACT_NOTIFY rules send these
-// calls to the sandbox's init, which answers them (init shares the command's mounts, so
+// The command's process loads a seccomp filter (ns/confine.h) whose SCMP_ACT_NOTIFY rules
+// send these calls to the sandbox's init, which answers them (init shares the command's mounts, so
 // paths mean the same; absolute paths resolve inside /proc/PID/root, relative ones from
 // /proc/PID/cwd or the dirfd; every notification is checked still valid after the
 // target's /proc files are opened and before acting):
@@ -49,10 +49,6 @@ struct NotifyPolicy {
 
   bool any() const { return record_owners || emulate_devices; }
 };
-
-// In the command's process, before exec (no_new_privs must be set): loads the filter
-// and returns its listener fd. Throws WorkError when the kernel has no user notification.
-Fd load_notify_filter(const NotifyPolicy& policy);
 
 // In init: answers the notifications arriving on the listener.
 class OwnerSupervisor {

@@ -10,9 +10,10 @@
 //     /proc, a read-only /sys (a new sysfs, else the host's bound read-only, else none:
 //     said in notes), a tmpfs /tmp, and the binds asked for,
 //   - pivot_roots into rootfs and detaches the old root,
-//   - sets the hostname "strata", cuts the capability bounding set to kKeptCapabilities,
-//     sets no_new_privs and loads a seccomp denylist (kDeniedSyscalls → EPERM),
-// then forks the command and stays as its init: it reaps every zombie, forwards
+//   - sets the hostname "strata", cuts the capability bounding set to kKeptCapabilities
+//     and sets no_new_privs,
+// then forks the command, which loads a seccomp filter (the denylist kDeniedSyscalls →
+// EPERM, plus notification rules) before exec; init stays: it reaps every zombie, forwards
 // SIGINT/SIGTERM/SIGHUP/SIGQUIT sent to strata, answers seccomp notifications (the
 // owner-recording of single-id mode, device nodes in every mode: ns/owner_record.h)
 // and exits with the command's status (128+N when killed by signal N).
