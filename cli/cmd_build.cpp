@@ -17,6 +17,7 @@ std::string default_output_path(const std::string& image_name, ImageFormat forma
   switch (format) {
   case ImageFormat::OciDir: return base + ".oci";
   case ImageFormat::OciArchive: return base + ".oci.tar";
+  case ImageFormat::RegistryDir: return base + ".registry";
   case ImageFormat::DockerArchive: break;
   }
   return base + ".tar";

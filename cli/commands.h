@@ -6,6 +6,9 @@ namespace strata::cli {
 
 void add_build_command(CLI::App& app);
 void add_inspect_command(CLI::App& app);
+void add_layered_command(CLI::App& app);
+void add_stream_command(CLI::App& app);
+void add_manifest_command(CLI::App& app);
 void add_nix_db_command(CLI::App& app);
 void add_sandbox_exec_command(CLI::App& app);
 

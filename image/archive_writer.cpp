@@ -88,6 +88,21 @@ void ArchiveWriter::abandon_member() {
   offset_ = member_header_;
 }
 
+ByteSink& ArchiveWriter::begin_sized_member(const std::string& name, uint64_t size) {
+  std::string header = ustar_header(name, size, 0644, '0', mtime_);
+  write(header.data(), header.size());
+  member_header_ = offset_ - 512;
+  member_size_ = size;
+  return member_sink_;
+}
+
+void ArchiveWriter::end_sized_member() {
+  if (offset_ - member_header_ - 512 != member_size_)
+    fail_work("{}: a layer changed while it was written ({} bytes, {} announced)", what_,
+              offset_ - member_header_ - 512, member_size_);
+  pad_to_block();
+}
+
 void ArchiveWriter::add_file(const std::string& name, std::string_view data, uint32_t mode) {
   std::string header = ustar_header(name, data.size(), mode, '0', mtime_);
   write(header.data(), header.size());

@@ -12,7 +12,8 @@ namespace strata {
 
 class ArchiveWriter {
 public:
-  // fd must be a regular file open for writing at offset 0; it is not owned.
+  // fd is open for writing at offset 0 and not owned; it must be a regular file unless only
+// sized members and add_* are used.
   ArchiveWriter(int fd, std::string what, int64_t mtime);
 
   // Starts a member whose name and size are given to end_member().
@@ -20,6 +21,11 @@ public:
   void end_member(const std::string& name, uint64_t size);
   // Drops the member begun last, as if it had never been started.
   void abandon_member();
+
+  // A member whose name and size are known before its data (for outputs that cannot
+  // seek: a stream). Exactly `size` bytes must be written to the sink.
+  ByteSink& begin_sized_member(const std::string& name, uint64_t size);
+  void end_sized_member();
 
   void add_file(const std::string& name, std::string_view data, uint32_t mode = 0644);
   void add_directory(const std::string& name);
@@ -43,6 +49,7 @@ private:
   int64_t mtime_;
   uint64_t offset_ = 0;
   uint64_t member_header_ = 0;
+  uint64_t member_size_ = 0;
   MemberSink member_sink_{*this};
 };
 

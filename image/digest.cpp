@@ -53,9 +53,10 @@ std::string md5_hex(std::string_view data) {
   return h.finish_hex();
 }
 
-std::string sha256_file_hex(const std::string& path) {
+namespace {
+std::string file_hex(const std::string& path, Hasher::Algorithm algorithm) {
   Fd fd = open_or_fail(path, O_RDONLY);
-  Hasher h;
+  Hasher h(algorithm);
   static thread_local char buf[1 << 17];
   for (;;) {
     size_t n = read_full(fd.get(), buf, sizeof buf, path);
@@ -64,6 +65,10 @@ std::string sha256_file_hex(const std::string& path) {
   }
   return h.finish_hex();
 }
+} // namespace
+
+std::string sha256_file_hex(const std::string& path) { return file_hex(path, Hasher::Algorithm::Sha256); }
+std::string md5_file_hex(const std::string& path) { return file_hex(path, Hasher::Algorithm::Md5); }
 
 std::string sha256_digest(std::string_view data) { return "sha256:" + sha256_hex(data); }
 

@@ -34,6 +34,7 @@ std::string sha256_hex(std::string_view data);
 std::string md5_hex(std::string_view data);
 // Hash of a whole file, streamed.
 std::string sha256_file_hex(const std::string& path);
+std::string md5_file_hex(const std::string& path);
 
 // "sha256:<64 hex>" helpers.
 std::string sha256_digest(std::string_view data);

@@ -8,6 +8,7 @@ ImageFormat parse_image_format(std::string_view name, std::string_view what) {
   if (name == "docker-archive" || name == "docker") return ImageFormat::DockerArchive;
   if (name == "oci-dir" || name == "oci") return ImageFormat::OciDir;
   if (name == "oci-archive") return ImageFormat::OciArchive;
+  if (name == "registry-dir") return ImageFormat::RegistryDir;
   fail_input("{}: unknown image format '{}' (expected docker-archive, oci-dir or oci-archive)", what, name);
 }
 
@@ -16,6 +17,7 @@ std::string image_format_name(ImageFormat f) {
   case ImageFormat::DockerArchive: return "docker-archive";
   case ImageFormat::OciDir: return "oci-dir";
   case ImageFormat::OciArchive: return "oci-archive";
+  case ImageFormat::RegistryDir: return "registry-dir";
   }
   return "";
 }

@@ -8,7 +8,9 @@
 
 namespace strata {
 
-enum class ImageFormat { DockerArchive, OciDir, OciArchive };
+// RegistryDir: what a registry serves (Nixery's build-image.nix output): blobs, a Docker
+// schema 2 manifest and a layer map, in a directory.
+enum class ImageFormat { DockerArchive, OciDir, OciArchive, RegistryDir };
 
 ImageFormat parse_image_format(std::string_view name, std::string_view what);
 std::string image_format_name(ImageFormat f);

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <fcntl.h>
 #include <nlohmann/json.hpp>
+#include <map>
 #include <set>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
@@ -32,9 +33,52 @@ std::string oci_manifest_json(const std::string& config_json, const std::vector<
   return m.dump();
 }
 
+std::string docker_manifest_json(const std::string& config_json, const std::vector<LayerDescriptor>& layers) {
+  json m;
+  m["schemaVersion"] = 2;
+  m["mediaType"] = media_type::kDockerManifest;
+  m["config"] = {{"mediaType", media_type::kDockerConfig},
+                 {"digest", sha256_digest(config_json)},
+                 {"size", config_json.size()}};
+  m["layers"] = json::array();
+  for (const auto& l : layers)
+    m["layers"].push_back({{"mediaType", docker_layer_media_type(l.compression)}, {"digest", l.digest}, {"size", l.size}});
+  return m.dump();
+}
+
 namespace {
 
 std::string repo_tag(const ImageNaming& n) { return n.name + ":" + n.tag; }
+
+// docker save's metadata: the config, per layer <id>/json and VERSION, manifest.json and
+// repositories. The layer id is the blob's digest.
+void write_docker_metadata(ArchiveWriter& archive, const std::vector<LayerDescriptor>& layers,
+                           const std::string& config_json, const ImageNaming& naming) {
+  json config = json::parse(config_json);
+  std::string config_name = digest_hex(sha256_digest(config_json)) + ".json";
+  archive.add_file(config_name, config_json);
+  json layer_paths = json::array();
+  std::string parent;
+  std::set<std::string> described;
+  for (const auto& l : layers) {
+    std::string id = digest_hex(l.digest);
+    layer_paths.push_back(id + "/layer.tar");
+    if (described.insert(id).second) {
+      json v1{{"id", id}, {"created", config.value("created", "1970-01-01T00:00:01Z")}};
+      if (!parent.empty()) v1["parent"] = parent;
+      archive.add_directory(id);
+      archive.add_file(id + "/VERSION", "1.0");
+      archive.add_file(id + "/json", v1.dump());
+    }
+    parent = id;
+  }
+  json manifest = json::array({{{"Config", config_name}, {"RepoTags", {repo_tag(naming)}}, {"Layers", layer_paths}}});
+  archive.add_file("manifest.json", manifest.dump());
+  json repositories;
+  if (!parent.empty()) repositories[naming.name][naming.tag] = parent;
+  else repositories = json::object();
+  archive.add_file("repositories", repositories.dump());
+}
 
 // The archive is written to a temp file beside the target (renamed at commit), or for
 // stdout to an unlinked temp file copied out at commit.
@@ -128,30 +172,7 @@ private:
   }
 
   void commit_docker(const std::string& config_json, const ImageNaming& naming) {
-    json config = json::parse(config_json);
-    std::string config_name = digest_hex(sha256_digest(config_json)) + ".json";
-    archive_.add_file(config_name, config_json);
-    json layer_paths = json::array();
-    std::string parent;
-    std::set<std::string> described;
-    for (const auto& l : layers_) {
-      std::string id = digest_hex(l.digest);
-      layer_paths.push_back(id + "/layer.tar");
-      if (described.insert(id).second) {
-        json v1{{"id", id}, {"created", config.value("created", "1970-01-01T00:00:01Z")}};
-        if (!parent.empty()) v1["parent"] = parent;
-        archive_.add_directory(id);
-        archive_.add_file(id + "/VERSION", "1.0");
-        archive_.add_file(id + "/json", v1.dump());
-      }
-      parent = id;
-    }
-    json manifest = json::array({{{"Config", config_name}, {"RepoTags", {repo_tag(naming)}}, {"Layers", layer_paths}}});
-    archive_.add_file("manifest.json", manifest.dump());
-    json repositories;
-    if (!parent.empty()) repositories[naming.name][naming.tag] = parent;
-    else repositories = json::object();
-    archive_.add_file("repositories", repositories.dump());
+    write_docker_metadata(archive_, layers_, config_json, naming);
   }
 
   void commit_oci(const std::string& config_json, const ImageNaming& naming) {
@@ -191,32 +212,35 @@ private:
 // into place at commit.
 class OciDirImageWriter : public ImageWriter {
 public:
-  explicit OciDirImageWriter(const std::string& output) : target_(output) {
-    if (output == "-") fail_input("the oci-dir format cannot be written to stdout; use --format oci-archive");
+  OciDirImageWriter(const std::string& output, bool registry) : target_(output), registry_(registry) {
+    if (output == "-") fail_input("a directory format cannot be written to stdout; use --format oci-archive");
     std::string parent = dirname_of(output);
     if (!is_directory(parent)) fail_input("output directory {} does not exist", parent);
     if (::access(parent.c_str(), W_OK) != 0) fail_input("output directory {} is not writable", parent);
     struct stat st;
     if (::lstat(output.c_str(), &st) == 0) {
       if (!S_ISDIR(st.st_mode)) fail_input("output path {} exists and is not a directory", output);
-      if (!is_empty_dir(output) && !path_exists(output + "/oci-layout"))
-        fail_input("output path {} is a non-empty directory that is not an OCI layout", output);
+      std::string marker = registry_ ? "/manifest.json" : "/oci-layout";
+      if (!is_empty_dir(output) && !path_exists(output + marker))
+        fail_input("output path {} is a non-empty directory that is not {}", output,
+                   registry_ ? "a registry dir" : "an OCI layout");
     }
     temp_ = std::make_unique<TempDir>("." + basename_of(output) + ".strata", parent);
     ::chmod(temp_->path().c_str(), 0755);
     make_dirs(temp_->path() + "/blobs/sha256");
-    write_file(temp_->path() + "/oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
+    if (!registry_) write_file(temp_->path() + "/oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
   }
 
   ByteSink& begin_layer() override {
     current_path_ = temp_->path() + "/blobs/sha256/.incoming";
     current_ = open_or_fail(current_path_, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    sink_ = std::make_unique<FdSink>(current_.get(), current_path_);
+    sink_ = std::make_unique<Md5TeeSink>(current_.get(), current_path_, registry_);
     return *sink_;
   }
 
   void end_layer(const LayerDescriptor& layer) override {
     current_.reset();
+    if (registry_) md5_[layer.digest] = sink_->md5_hex();
     sink_.reset();
     layers_.push_back(layer);
     std::string final_path = temp_->path() + "/blobs/sha256/" + digest_hex(layer.digest);
@@ -225,9 +249,13 @@ public:
 
   void commit(const std::string& config_json, const ImageNaming& naming) override {
     add_blob(config_json);
-    std::string manifest = oci_manifest_json(config_json, layers_);
-    add_blob(manifest);
-    write_file(temp_->path() + "/index.json", ArchiveImageWriter::oci_index_json(manifest, naming));
+    if (registry_) {
+      write_registry_files(config_json, naming);
+    } else {
+      std::string manifest = oci_manifest_json(config_json, layers_);
+      add_blob(manifest);
+      write_file(temp_->path() + "/index.json", ArchiveImageWriter::oci_index_json(manifest, naming));
+    }
     std::string old;
     if (path_exists(target_)) {
       old = dirname_of(target_) + "/." + basename_of(target_) + ".strata-old";
@@ -254,17 +282,91 @@ private:
     write_file(temp_->path() + "/blobs/sha256/" + digest_hex(sha256_digest(data)), data);
   }
 
+  // Nixery's output: the manifest, and where each blob is with its md5 (registries and
+  // storage backends want both), plus the config's metadata.
+  void write_registry_files(const std::string& config_json, const ImageNaming& naming) {
+    std::string manifest = docker_manifest_json(config_json, layers_);
+    write_file(temp_->path() + "/manifest.json", manifest);
+    json locations = json::object();
+    for (const auto& l : layers_) {
+      std::string rel = "blobs/sha256/" + digest_hex(l.digest);
+      std::string final_path = absolute_path(target_) + "/" + rel;
+      locations[l.digest] = {{"path", final_path}, {"md5", md5_.at(l.digest)}, {"size", l.size}};
+    }
+    json build{{"name", naming.name},
+               {"tag", naming.tag},
+               {"manifest", json::parse(manifest)},
+               {"config",
+                {{"size", config_json.size()},
+                 {"sha256", digest_hex(sha256_digest(config_json))},
+                 {"md5", md5_hex(config_json)},
+                 {"path", absolute_path(target_) + "/blobs/sha256/" + digest_hex(sha256_digest(config_json))}}},
+               {"layerLocations", locations}};
+    write_file(temp_->path() + "/build.json", build.dump());
+  }
+
+  // Writes a blob, computing its md5 on the way when a registry dir needs it.
+  class Md5TeeSink : public FdSink {
+  public:
+    Md5TeeSink(int fd, std::string what, bool md5) : FdSink(fd, std::move(what)), md5_(md5) {}
+    void write(const void* data, size_t size) override {
+      if (md5_) hasher_.update(data, size);
+      FdSink::write(data, size);
+    }
+    std::string md5_hex() { return hasher_.finish_hex(); }
+
+  private:
+    bool md5_;
+    Hasher hasher_{Hasher::Algorithm::Md5};
+  };
+
   std::string target_;
+  bool registry_;
+  std::map<std::string, std::string> md5_;
   std::unique_ptr<TempDir> temp_;
   std::string current_path_;
   Fd current_;
-  std::unique_ptr<FdSink> sink_;
+  std::unique_ptr<Md5TeeSink> sink_;
+};
+
+class DockerStreamWriter : public ImageWriter {
+public:
+  DockerStreamWriter(int fd, int64_t mtime) : archive_(fd, "the image stream", mtime) {}
+
+  bool needs_known_layers() const override { return true; }
+  ByteSink& begin_layer() override { fail_work("a streamed image needs each layer's digest before its bytes"); }
+  ByteSink& begin_known_layer(const LayerDescriptor& layer) override {
+    pending_ = layer;
+    if (written_.count(layer.digest)) return null_;
+    return archive_.begin_sized_member(digest_hex(layer.digest) + "/layer.tar", layer.size);
+  }
+  void end_layer(const LayerDescriptor& layer) override {
+    if (layer.digest != pending_.digest || layer.size != pending_.size)
+      fail_work("a layer changed while it was streamed (announced {}, wrote {})", pending_.digest, layer.digest);
+    if (written_.insert(layer.digest).second) archive_.end_sized_member();
+    layers_.push_back(layer);
+  }
+  void commit(const std::string& config_json, const ImageNaming& naming) override {
+    write_docker_metadata(archive_, layers_, config_json, naming);
+    archive_.finish();
+  }
+
+private:
+  ArchiveWriter archive_;
+  LayerDescriptor pending_;
+  std::set<std::string> written_;
+  NullSink null_;
 };
 
 } // namespace
 
+std::unique_ptr<ImageWriter> make_docker_stream_writer(int fd, int64_t mtime) {
+  return std::make_unique<DockerStreamWriter>(fd, mtime);
+}
+
 std::unique_ptr<ImageWriter> make_image_writer(ImageFormat format, const std::string& output, int64_t mtime) {
-  if (format == ImageFormat::OciDir) return std::make_unique<OciDirImageWriter>(output);
+  if (format == ImageFormat::OciDir || format == ImageFormat::RegistryDir)
+    return std::make_unique<OciDirImageWriter>(output, format == ImageFormat::RegistryDir);
   return std::make_unique<ArchiveImageWriter>(format, output, mtime);
 }
 

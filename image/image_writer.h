@@ -26,6 +26,11 @@ public:
   // The layer just streamed. A blob already in the image is stored once, listed twice.
   virtual void end_layer(const LayerDescriptor& layer) = 0;
 
+  // Writers that cannot seek back (a stream) need a layer's digest and size before its
+  // bytes: they are given here, and end_layer() then checks them.
+  virtual bool needs_known_layers() const { return false; }
+  virtual ByteSink& begin_known_layer(const LayerDescriptor&) { return begin_layer(); }
+
   // Writes config and manifests and moves the result to the output path.
   virtual void commit(const std::string& config_json, const ImageNaming& naming) = 0;
 
@@ -38,6 +43,13 @@ protected:
 // output "-" writes an archive format to stdout. mtime is used for the archive's
 // own members (not the layers').
 std::unique_ptr<ImageWriter> make_image_writer(ImageFormat format, const std::string& output, int64_t mtime);
+
+// A docker-archive written straight to fd (a pipe, stdout) as it is produced: layers
+// first (their digests known in advance), then config and manifest.json.
+std::unique_ptr<ImageWriter> make_docker_stream_writer(int fd, int64_t mtime);
+
+// Docker schema 2 manifest for a config and layers, as a registry serves it.
+std::string docker_manifest_json(const std::string& config_json, const std::vector<LayerDescriptor>& layers);
 
 // The manifest (OCI) for a config and layers, as written into OCI outputs.
 std::string oci_manifest_json(const std::string& config_json, const std::vector<LayerDescriptor>& layers);

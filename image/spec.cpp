@@ -182,7 +182,10 @@ Spec parse_spec(const json& object, const std::string& what, const std::string& 
        }},
       {"includeStorePaths", [&](auto& k, auto& v) { spec.include_store_paths = p.boolean(k, v); }},
       {"includeNixDB", [&](auto& k, auto& v) { spec.include_nix_db = p.boolean(k, v); }},
-      {"compressor", [&](auto& k, auto& v) { spec.compression = parse_compression(p.str(k, v), what + ": '" + k + "'"); }},
+      {"compressor", [&](auto& k, auto& v) {
+         spec.compression = parse_compression(p.str(k, v), what + ": '" + k + "'");
+         spec.compression_given = true;
+       }},
       {"diskSize", [&](auto&, auto&) {}},
       {"buildVMMemorySize", [&](auto&, auto&) {}},
       {"enableFakechroot", [&](auto& k, auto& v) { p.boolean(k, v); }},
@@ -256,6 +259,12 @@ int64_t layer_mtime(const Spec& spec) {
     return v;
   }
   return 1;
+}
+
+int64_t nix_registration_time(const std::string& resolved_created) {
+  if (const char* sde = std::getenv("SOURCE_DATE_EPOCH"); sde && *sde) return layer_mtime(Spec{});
+  auto t = parse_rfc3339(resolved_created);
+  return t && *t > 0 ? *t : 1;
 }
 
 std::string resolve_created(const std::string& created) {

@@ -31,6 +31,7 @@ struct Spec {
   bool include_nix_db = false;
   bool shadow_setup = false;
   Compression compression = Compression::Gzip;
+  bool compression_given = false; // 'compressor' was in the spec
   std::string store_dir = "/nix/store";
   std::string closure_graph; // absolute path, or empty: scan
 };
@@ -50,6 +51,8 @@ Spec load_spec_file(const std::string& path);
 
 // The mtime every layer entry gets: spec mtime, else $SOURCE_DATE_EPOCH, else 1.
 int64_t layer_mtime(const Spec& spec);
+// The Nix DB's registrationTime: $SOURCE_DATE_EPOCH, else `created` (resolved), else 1.
+int64_t nix_registration_time(const std::string& resolved_created);
 // `created` as written into the config: "now" becomes the current UTC time.
 std::string resolve_created(const std::string& created);
 // Parses RFC 3339 ("2024-01-02T03:04:05Z", offsets and fractions allowed) to epoch seconds.

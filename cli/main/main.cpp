@@ -11,6 +11,9 @@ int main(int argc, char** argv) {
   app.fallthrough(false);
   strata::cli::add_build_command(app);
   strata::cli::add_inspect_command(app);
+  strata::cli::add_layered_command(app);
+  strata::cli::add_stream_command(app);
+  strata::cli::add_manifest_command(app);
   strata::cli::add_nix_db_command(app);
   strata::cli::add_sandbox_exec_command(app);
 

@@ -1,6 +1,7 @@
 #include "image/build/build_image.h"
 
 #include "image/build/base_paths.h"
+#include "image/build/customisation.h"
 #include "image/build/store_closure.h"
 #include "image/image_config.h"
 #include "image/image_reader.h"
@@ -36,7 +37,11 @@ json BuildReport::to_json() const {
           {"config_digest", config_digest},
           {"layers", layers_json},
           {"store_paths", store_paths},
-          {"stats", {{"entries_written", entries_written}, {"file_bytes_read", file_bytes_read}}}};
+          {"store_layers", store_layers},
+          {"stats",
+           {{"entries_written", entries_written},
+            {"file_bytes_read", file_bytes_read},
+            {"layers_from_cache", layers_from_cache}}}};
 }
 
 namespace {
@@ -50,44 +55,6 @@ TreeMapping contents_mapping(const std::string& path) {
   std::free(real);
   if (is_directory(resolved)) return {resolved, ""};
   return {resolved, basename_of(path)};
-}
-
-// Runs extraCommands with `sh -e` in dir, as the calling user, with a fixed umask so
-// what it creates does not depend on the caller's.
-void run_extra_commands(const std::string& script, const std::string& dir) {
-  pid_t pid = ::fork();
-  if (pid < 0) fail_errno("cannot start extraCommands");
-  if (pid == 0) {
-    ::umask(022);
-    if (::chdir(dir.c_str()) < 0) ::_exit(127);
-    ::execl("/bin/sh", "sh", "-e", "-c", script.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) fail_errno("cannot wait for extraCommands");
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
-  if (WIFEXITED(status)) fail_work("extraCommands failed with exit status {}", WEXITSTATUS(status));
-  fail_work("extraCommands was killed by signal {}", WTERMSIG(status));
-}
-
-// Copies the merged copyToRoot trees into a writable staging dir (cp -a semantics).
-void stage_contents(const std::vector<TreeMapping>& contents, const std::string& dir) {
-  for (const auto& m : contents) {
-    std::string from = m.layer_path.empty() ? m.host_path + "/." : m.host_path;
-    pid_t pid = ::fork();
-    if (pid < 0) fail_errno("cannot start cp");
-    if (pid == 0) {
-      ::execlp("cp", "cp", "-a", "--no-preserve=ownership", from.c_str(), (dir + "/").c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0)
-      if (errno != EINTR) fail_errno("cannot wait for cp");
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) fail_work("cannot copy {} into the layer", m.host_path);
-    // Store paths are read-only; extraCommands must be able to change the copy.
-    ::chmod(dir.c_str(), 0755);
-  }
 }
 
 std::string store_layer_prefix(const std::string& store_dir) { return store_dir.substr(1); }
@@ -116,9 +83,9 @@ BuildReport build_image(const Spec& spec, const BuildTarget& target, const Build
   if (!spec.extra_commands.empty()) {
     staging = std::make_unique<TempDir>("strata-layer");
     ::chmod(staging->path().c_str(), 0755);
-    stage_contents(contents, staging->path());
+    for (const auto& m : contents) copy_into(m.host_path, staging->path());
     step("running extraCommands");
-    run_extra_commands(spec.extra_commands, staging->path());
+    run_script_in(spec.extra_commands, staging->path(), "extraCommands");
     mappings.push_back({staging->path(), ""});
   } else {
     mappings = contents;

@@ -32,9 +32,11 @@ struct BuildReport {
   ImageFormat format = ImageFormat::DockerArchive;
   std::string config_digest;
   std::vector<BuiltLayer> layers;
-  std::vector<std::string> store_paths; // in the new layer
+  std::vector<std::string> store_paths; // in the new layer(s), in layer order
+  std::vector<std::vector<std::string>> store_layers; // layered images: the paths of each store layer
   uint64_t entries_written = 0;
-  uint64_t file_bytes_read = 0;
+  uint64_t file_bytes_read = 0;  // file content read from disk, over every pass
+  uint64_t layers_from_cache = 0;
 
   nlohmann::json to_json() const;
 };

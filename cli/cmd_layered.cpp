@@ -1,0 +1,105 @@
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "cli/progress.h"
+#include "cli/spec_flags.h"
+#include "image/build/layer_cache.h"
+#include "image/build/layered_image.h"
+#include "ns/sys/file.h"
+
+#include <fmt/format.h>
+#include <memory>
+
+namespace strata::cli {
+
+std::string default_output_path(const std::string& image_name, ImageFormat format);
+
+namespace {
+
+struct LayeredOptions {
+  SpecFlags spec;
+  std::string output, format = "docker-archive", cache_dir;
+  bool no_cache = false;
+};
+
+void add_cache_flags(CLI::App& cmd, LayeredOptions& o) {
+  cmd.add_option("--cache-dir", o.cache_dir, "Layer cache (default: $XDG_CACHE_HOME/strata)");
+  cmd.add_flag("--no-cache", o.no_cache, "Neither read nor write the layer cache");
+}
+
+void run(const LayeredOptions& o, bool stream, bool registry = false) {
+  ImageFormat format = registry ? ImageFormat::RegistryDir
+                       : stream ? ImageFormat::DockerArchive
+                                : parse_image_format(o.format, "--format");
+  Spec spec = o.spec.load();
+  // streamLayeredImage sends plain tar layers unless compression is asked for
+  if (stream && !spec.compression_given) spec.compression = Compression::None;
+  LayeredTarget target;
+  target.stream = stream;
+  target.format = format;
+  target.output = stream ? "-" : (o.output.empty() ? default_output_path(spec.name, format) : o.output);
+  target.cache_dir = o.no_cache ? "" : (o.cache_dir.empty() ? LayerCache::default_dir() : o.cache_dir);
+  Progress progress;
+  BuildEvents events;
+  events.step = [&](const std::string& s) { progress.step(s); };
+  events.layer_progress = [&](uint64_t n) { progress.bytes(n); };
+  BuildReport report = build_layered(spec, target, events);
+  progress.done();
+  if (registry) {
+    if (global_options().json) print_json(nlohmann::json::parse(read_file(target.output + "/build.json")));
+    else note(fmt::format("registry manifest for {}:{} ({} layers) -> {}/manifest.json, layer map in {}/build.json",
+                          report.name, report.tag, report.layers.size(), target.output, target.output));
+    return;
+  }
+  if (global_options().json && !stream) {
+    print_json(report.to_json());
+    return;
+  }
+  if (global_options().json) {
+    // stdout carries the image: the report goes to stderr
+    std::fprintf(stderr, "%s\n", report.to_json().dump().c_str());
+    return;
+  }
+  note(fmt::format("built {}:{} ({} layers, {} store paths) -> {}", report.name, report.tag, report.layers.size(),
+                   report.store_paths.size(), stream ? "stdout" : target.output));
+}
+
+} // namespace
+
+void add_layered_command(CLI::App& app) {
+  auto opts = std::make_shared<LayeredOptions>();
+  CLI::App* cmd = app.add_subcommand("layered", "Build a popularity-layered image from store closures "
+                                                "(dockerTools.buildLayeredImage)");
+  opts->spec.add_to(*cmd, true);
+  cmd->add_option("-o,--output", opts->output, "Output path (default: NAME.tar)");
+  cmd->add_option("--format", opts->format, "docker-archive (default), oci-dir or oci-archive");
+  add_cache_flags(*cmd, *opts);
+  add_global_flags(*cmd);
+  cmd->callback([opts] { run(*opts, false); });
+}
+
+void add_stream_command(CLI::App& app) {
+  auto opts = std::make_shared<LayeredOptions>();
+  CLI::App* cmd = app.add_subcommand("stream", "Stream a layered image as a docker-archive to stdout "
+                                               "(dockerTools.streamLayeredImage); layers uncompressed by default");
+  opts->spec.add_to(*cmd, true);
+  add_cache_flags(*cmd, *opts);
+  add_global_flags(*cmd);
+  cmd->callback([opts] { run(*opts, true); });
+}
+
+void add_manifest_command(CLI::App& app) {
+  auto opts = std::make_shared<LayeredOptions>();
+  CLI::App* cmd = app.add_subcommand("manifest", "Write a layered image as a registry serves it (Nixery): blobs, a "
+                                                 "Docker schema 2 manifest and layerLocations, in a directory");
+  opts->spec.add_to(*cmd, true);
+  cmd->add_option("-o,--output", opts->output, "Output directory (default: NAME.registry)");
+  add_cache_flags(*cmd, *opts);
+  add_global_flags(*cmd);
+  cmd->callback([opts] {
+    LayeredOptions o = *opts;
+    if (o.output.empty()) o.output = default_output_path(o.spec.load().name, ImageFormat::RegistryDir);
+    run(o, false, true);
+  });
+}
+
+} // namespace strata::cli
