@@ -4,6 +4,7 @@
 #include "image/build/customisation.h"
 #include "image/build/store_closure.h"
 #include "image/image_config.h"
+#include "image/nix/seed.h"
 #include "image/image_reader.h"
 #include "image/image_writer.h"
 #include "image/tree_source.h"
@@ -75,7 +76,9 @@ BuildReport build_image(const Spec& spec, const BuildTarget& target, const Build
 
   std::vector<TreeMapping> contents;
   for (const auto& path : spec.copy_to_root) contents.push_back(contents_mapping(path));
-  std::vector<std::string> store_paths = spec.include_store_paths ? contents_store_closure(spec) : std::vector<std::string>{};
+  ContentsClosure closure = contents_store_closure(spec);
+  std::vector<std::string> store_paths = spec.include_store_paths ? closure.paths() : std::vector<std::string>{};
+  std::string created = resolve_created(spec.created);
 
   // extraCommands needs a writable copy of the contents to run in.
   std::unique_ptr<TempDir> staging;
@@ -93,6 +96,17 @@ BuildReport build_image(const Spec& spec, const BuildTarget& target, const Build
   std::string prefix = store_layer_prefix(spec.store_dir);
   mappings.push_back({"", prefix}); // the store dir itself, present even when empty, as the seed has it
   for (const auto& p : store_paths) mappings.push_back({p, prefix + "/" + basename_of(p)});
+  std::unique_ptr<TempDir> nix_db;
+  if (spec.include_nix_db) {
+    step("writing the Nix database");
+    nix_db = std::make_unique<TempDir>("strata-nixdb");
+    nix::SeedOptions seed;
+    seed.store = closure::StoreLocation{spec.store_dir, ""};
+    seed.registration_time = nix_registration_time(created);
+    seed.gc_roots = closure.roots;
+    nix::seed_nix_db(nix_db->path(), closure.graph, seed);
+    mappings.push_back({nix_db->path(), ""});
+  }
 
   std::set<std::string> in_base;
   if (base) {
@@ -133,7 +147,7 @@ BuildReport build_image(const Spec& spec, const BuildTarget& target, const Build
   report.file_bytes_read = stats.file_bytes;
 
   json base_config = base ? json::parse(base->config_json()) : json();
-  std::string config = compose_config(base_config, spec, resolve_created(spec.created), {layer.diff_id},
+  std::string config = compose_config(base_config, spec, created, {layer.diff_id},
                                       "strata build");
   report.name = spec.name;
   report.tag = spec.tag.empty() ? content_tag(config) : spec.tag;

@@ -24,7 +24,13 @@ std::string real_path(const std::string& path) {
 
 } // namespace
 
-std::vector<std::string> contents_store_closure(const Spec& spec) {
+std::vector<std::string> ContentsClosure::paths() const {
+  std::vector<std::string> out;
+  for (const auto& node : graph.nodes()) out.push_back(node.path);
+  return out; // nodes are sorted by path
+}
+
+ContentsClosure contents_store_closure(const Spec& spec) {
   if (spec.copy_to_root.empty()) return {};
   bool have_store = is_directory(spec.store_dir);
   if (!have_store && spec.closure_graph.empty()) return {}; // nothing can be referenced
@@ -44,16 +50,13 @@ std::vector<std::string> contents_store_closure(const Spec& spec) {
   }
   if (roots.empty()) return {};
 
-  std::vector<std::string> root_list(roots.begin(), roots.end());
-  closure::ClosureGraph graph = spec.closure_graph.empty()
-                                    ? scanner->closure(root_list)
-                                    : closure::load_graph_file(spec.closure_graph, spec.store_dir).closure_of(root_list);
-  std::vector<std::string> paths;
-  for (const auto& node : graph.nodes()) paths.push_back(node.path);
-  std::sort(paths.begin(), paths.end());
-  for (const auto& p : paths)
-    if (!path_exists(p)) fail_input("store path {} (in the closure of copyToRoot) is missing on disk", p);
-  return paths;
+  ContentsClosure out;
+  out.roots.assign(roots.begin(), roots.end());
+  out.graph = spec.closure_graph.empty() ? scanner->closure(out.roots)
+                                         : closure::load_graph_file(spec.closure_graph, spec.store_dir).closure_of(out.roots);
+  for (const auto& node : out.graph.nodes())
+    if (!path_exists(node.path)) fail_input("store path {} (in the closure of copyToRoot) is missing on disk", node.path);
+  return out;
 }
 
 } // namespace strata
