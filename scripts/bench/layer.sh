@@ -214,7 +214,12 @@ printf '  speed:  seed / strata = %sx (target >= 3x): %s\n' "$seed_ratio" "$(ver
 printf '  size:   strata gzip layer vs pigz = %s (target within 5%%): %s\n' "$size_diff" \
   "$(verdict "$strata_size <= $pigz_size * 1.05")"
 printf '  memory: strata peak RSS = %s MiB (target < 64 MiB): %s\n' "$rss_mib" "$(verdict "$strata_rss_kib < 65536")"
-echo "  (umoci / strata = ${umoci_ratio}x)"
+echo "  (umoci / strata = ${umoci_ratio}x; cpu time: seed / strata = $(ratio "$seed_cpu" "$strata_cpu")x, umoci / strata = $(ratio "$umoci_cpu" "$strata_cpu")x)"
+if [ "$(bench_calc "($load_before > $(nproc) || $load_after > $(nproc)) ? 1 : 0")" = 1 ]; then
+  echo "warning: the machine was busy (load average above its $(nproc) CPUs): wall times are inflated, and the"
+  echo "         ratios skewed by how the scheduler shares the CPUs among the processes and threads of each"
+  echo "         command; the cpu-time ratio is less sensitive to that"
+fi
 if [ "$with_zstd" = 1 ]; then
   echo "extra:   strata zstd layer vs zstd -3 = $(pct "$strataz_size" "$zstd_size"), strata zstd peak RSS = $(bench_calc "sprintf(\"%.1f\", $strataz_rss_kib / 1024)") MiB"
 fi
