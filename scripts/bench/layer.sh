@@ -193,10 +193,13 @@ version=$(git -C "$src" describe --always --dirty 2>/dev/null || echo unknown)
 echo
 echo "strata layer benchmark"
 echo "tree:    $(tree_stat files) files, $(tree_stat dirs) dirs, $(tree_stat symlinks) symlinks in $tree"
-echo "         $(bench_mib "$(tree_stat bytes)") of file data (random: $(bench_mib "$(tree_stat random_bytes)"), text: $(bench_mib "$(tree_stat text_bytes)")), median file $(tree_stat median_size) B, largest $(bench_mib "$(tree_stat largest)")"
+mix=""
+[ -n "$(tree_stat random_bytes)" ] &&
+  mix=" (random: $(bench_mib "$(tree_stat random_bytes)"), text: $(bench_mib "$(tree_stat text_bytes)"))"
+echo "         $(bench_mib "$(tree_stat bytes)") of file data$mix, median file $(tree_stat median_size) B, largest $(bench_mib "$(tree_stat largest)")"
 echo "         uncompressed tar (seed): $(bench_mib "$tar_size"), $entries entries"
 echo "machine: $(nproc) CPUs ($cpu), strata $version, STRATA_THREADS=${STRATA_THREADS:-unset}"
-echo "method:  1 warm-up run of each, then $runs rounds each running every command once (interleaved);"
+echo "method:  1 warm-up run of each, then $runs round(s), each running every command once (interleaved);"
 echo "         page cache warm (not dropped) for all; median wall time reported"
 echo "         load average $load_before before the timings, $load_after after (cpu s: median user + sys of all threads and processes)"
 echo
