@@ -5,6 +5,7 @@
 namespace strata::cli {
 
 void add_build_command(CLI::App& app);
+void add_closure_command(CLI::App& app);
 void add_inspect_command(CLI::App& app);
 void add_layered_command(CLI::App& app);
 void add_stream_command(CLI::App& app);

@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough(false);
   strata::cli::add_build_command(app);
+  strata::cli::add_closure_command(app);
   strata::cli::add_inspect_command(app);
   strata::cli::add_layered_command(app);
   strata::cli::add_stream_command(app);

@@ -305,6 +305,19 @@ ClosureGraph StoreScanner::closure(const std::vector<std::string>& root_paths) c
   return ClosureGraph(std::move(nodes), store_dir, location_.disk_dir());
 }
 
+HashCandidates candidates_of(const ClosureGraph& graph) {
+  HashCandidates candidates;
+  for (const auto& node : graph.nodes()) candidates.add(node.path, graph.store_dir());
+  return candidates;
+}
+
+std::vector<std::string> find_graph_references(const std::string& dir_or_file, const ClosureGraph& graph) {
+  HashCandidates candidates = candidates_of(graph);
+  ReferenceScanner scanner(candidates);
+  scan_tree(dir_or_file, scanner);
+  return scanner.found_paths();
+}
+
 ClosureGraph scan_closure(const StoreLocation& store, const std::vector<std::string>& root_paths) {
   return StoreScanner(store).closure(root_paths);
 }

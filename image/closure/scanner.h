@@ -91,6 +91,11 @@ private:
   HashCandidates candidates_;
 };
 
+// Candidates for the paths of a graph (when a graph file stands in for the store).
+HashCandidates candidates_of(const ClosureGraph& graph);
+// Store paths of `graph` referenced by a tree (e.g. copyToRoot contents).
+std::vector<std::string> find_graph_references(const std::string& dir_or_file, const ClosureGraph& graph);
+
 // Shorthands for one-off use; each lists the store.
 ClosureGraph scan_closure(const StoreLocation& store, const std::vector<std::string>& root_paths);
 ClosureGraph scan_closure(std::string_view store_dir, const std::vector<std::string>& root_paths);

@@ -173,6 +173,13 @@ TEST_F(FakeStore, FindsReferencesOfTreesOutsideTheStore) {
   EXPECT_EQ(scanner.references_of_bytes(R"({"Cmd":[")" + a + R"(/bin/a"]})"), Strings{a});
 }
 
+TEST(GraphReferences, FindsGraphPathsNamedInATree) {
+  ClosureGraph g({{sp("a"), {}}, {sp("b"), {sp("a")}}}, "/nix/store", "g");
+  TempDir contents("closure-contents");
+  write_file(contents.path() + "/x", "uses " + sp("b") + "/bin and " + sp("not-in-graph"));
+  EXPECT_EQ(find_graph_references(contents.path(), g), Strings{sp("b")});
+}
+
 TEST_F(FakeStore, SkipsLeftoverLockFiles) {
   std::string a = sp("a");
   file(a, "a");
