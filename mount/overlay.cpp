@@ -8,16 +8,17 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
-#include <spawn.h>
+#include <sched.h>
+#include <sys/statfs.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern char** environ;
 
 namespace strata::mount {
 namespace {
 
+constexpr long kFuseSuperMagic = 0x65735546;
 constexpr size_t kFsconfigValueMax = 255;  // fsconfig(2) copies at most 256 bytes with the NUL
 
 std::string escape_overlay_path(const std::string& path) {
@@ -131,9 +132,21 @@ void mount_fuse(const OverlaySpec& spec, const std::string& target) {
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  pid_t pid;
-  if (int err = ::posix_spawn(&pid, program.c_str(), nullptr, nullptr, argv.data(), environ); err != 0)
-    fail_errno("cannot run fuse-overlayfs", err);
+
+  // The daemon gets a mount namespace of its own, a peer of ours at target: its mount
+  // propagates to us, and a later pivot_root here leaves its root alone. (Sharing our
+  // namespace, pivot_root would make its own mount its root, and its first absolute
+  // path lookup would wait on itself.)
+  if (::mount(target.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) != 0 ||
+      ::mount(nullptr, target.c_str(), nullptr, MS_SHARED, nullptr) != 0)
+    fail_errno("cannot prepare " + target + " for fuse-overlayfs");
+  pid_t pid = ::fork();
+  if (pid < 0) fail_errno("cannot run fuse-overlayfs");
+  if (pid == 0) {
+    if (::unshare(CLONE_NEWNS) != 0) ::_exit(125);
+    ::execv(program.c_str(), argv.data());
+    ::_exit(127);
+  }
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0)
     if (errno != EINTR) fail_errno("cannot wait for fuse-overlayfs");
@@ -141,6 +154,11 @@ void mount_fuse(const OverlaySpec& spec, const std::string& target) {
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
     fail_work("fuse-overlayfs could not mount the overlay on {} (status {}; see its message above)", target,
               WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+  if (::mount(nullptr, target.c_str(), nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+    fail_errno("cannot make the fuse-overlayfs mount private");
+  struct statfs fs;
+  if (::statfs(target.c_str(), &fs) != 0 || fs.f_type != kFuseSuperMagic)
+    fail_work("fuse-overlayfs reported success but no FUSE mount is at {}", target);
 }
 
 void mount_plain(const OverlaySpec& spec, const std::string& target) {
