@@ -12,5 +12,6 @@ void add_stream_command(CLI::App& app);
 void add_manifest_command(CLI::App& app);
 void add_nix_db_command(CLI::App& app);
 void add_sandbox_exec_command(CLI::App& app);
+void add_unpack_command(CLI::App& app);
 
 } // namespace strata::cli

@@ -1,0 +1,44 @@
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "image/image_reader.h"
+#include "mount/flatten.h"
+
+#include <fmt/format.h>
+#include <memory>
+
+namespace strata::cli {
+
+void add_unpack_command(CLI::App& app) {
+  struct Options {
+    std::string image, dir, name, tag;
+  };
+  auto opts = std::make_shared<Options>();
+  CLI::App* cmd = app.add_subcommand(
+      "unpack", "Unpack an image's flattened rootfs into a new directory, without root (as umoci unpack "
+                "--rootless): owners that cannot be set are kept in user.containers.override_stat");
+  cmd->add_option("IMAGE", opts->image, "docker-archive (plain, .gz, .zst), OCI dir or OCI archive")->required();
+  cmd->add_option("DIR", opts->dir, "Directory to create (or an empty one); appears only when complete")
+      ->required();
+  cmd->add_option("--name", opts->name, "Image name to pick from an archive holding several");
+  cmd->add_option("--tag", opts->tag, "Tag to pick");
+  add_global_flags(*cmd);
+  cmd->callback([opts] {
+    auto image = ImageSource::open(opts->image, {opts->name, opts->tag});
+    mount::UnpackStats stats = mount::unpack_image_to(*image, opts->dir);
+    if (global_options().json) {
+      print_json({{"image", opts->image},
+                  {"dir", opts->dir},
+                  {"layers", image->layers().size()},
+                  {"stats", mount::unpack_stats_json(stats)}});
+      return;
+    }
+    note(fmt::format("unpacked {} ({} layers, {} entries) -> {}", opts->image, image->layers().size(),
+                     stats.entries, opts->dir));
+    if (stats.recorded > 0)
+      verbose(fmt::format("{} entries keep their owner or mode in user.containers.override_stat", stats.recorded));
+    if (stats.unrecorded_owners > 0)
+      note(fmt::format("warning: the owners of {} symlinks could not be set nor recorded", stats.unrecorded_owners));
+  });
+}
+
+} // namespace strata::cli
