@@ -188,7 +188,11 @@ umoci_ratio=$(ratio "$umoci_med" "$strata_med")
 size_diff=$(pct "$strata_size" "$pigz_size")
 rss_mib=$(bench_calc "sprintf(\"%.1f\", $strata_rss_kib / 1024)")
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
-version=$(git -C "$src" describe --always --dirty 2>/dev/null || echo unknown)
+if [ -n "${STRATA:-}" ]; then
+  version="binary $strata"
+else
+  version="built from $(git -C "$src" describe --always --dirty 2>/dev/null || echo "$src")"
+fi
 
 echo
 echo "strata layer benchmark"
