@@ -13,5 +13,6 @@ void add_manifest_command(CLI::App& app);
 void add_nix_db_command(CLI::App& app);
 void add_sandbox_exec_command(CLI::App& app);
 void add_unpack_command(CLI::App& app);
+void add_export_command(CLI::App& app);
 
 } // namespace strata::cli

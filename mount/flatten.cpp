@@ -73,6 +73,11 @@ UnpackStats unpack_image_to(const ImageSource& image, const std::string& target,
   return stats;
 }
 
+IdMapping flattened_tree_ids() {
+  if (::geteuid() == 0) return {};
+  return IdMapping::single(::geteuid(), ::getegid());
+}
+
 nlohmann::json unpack_stats_json(const UnpackStats& s) {
   return {{"entries", s.entries},
           {"bytes_written", s.bytes_written},

@@ -19,6 +19,12 @@ UnpackStats flatten_image(const ImageSource& image, const std::string& dir, cons
 // it when complete: target is never seen half-unpacked, and a failure leaves it as it was.
 UnpackStats unpack_image_to(const ImageSource& image, const std::string& target, const UnpackOptions& options = {});
 
+// How to read a tree flatten_image made back (walk_diff's DiffOptions::id_map): as root,
+// ids on disk are the image's; unprivileged, what could not be chown'd belongs to the
+// caller, whose uid/gid stand for the image's root (an owner recorded in
+// override_stat is read from there either way).
+IdMapping flattened_tree_ids();
+
 // The statistics as a JSON object (the names of UnpackStats' fields).
 nlohmann::json unpack_stats_json(const UnpackStats& stats);
 

@@ -71,7 +71,7 @@ check_bad() { # pattern what args...
   local pattern=$1 what=$2
   shift 2
   expect_status 2 "$@"
-  grep -Eq "$pattern" "$WORK/stderr" || fail "$what: message lacks /$pattern/: $(cat "$WORK/stderr")"
+  grep -Eq -- "$pattern" "$WORK/stderr" || fail "$what: message lacks /$pattern/: $(cat "$WORK/stderr")"
   [ "$(wc -l <"$WORK/stderr")" -eq 1 ] || fail "$what: more than one message: $(cat "$WORK/stderr")"
   ! ls -A "$WORK" | grep -q '\.strata\.' || fail "$what: a temp dir was left: $(ls -A "$WORK")"
   pass "$what -> exit 2: $(cat "$WORK/stderr")"

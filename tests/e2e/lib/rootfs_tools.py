@@ -136,7 +136,7 @@ def tree_listing(root, host_uid, host_gid):
             else:
                 extra = "-"
             lines.append(_line(rel, kind, mode, uid, gid, extra))
-    return lines
+    return sorted(lines)
 
 
 def tar_listing(path):

@@ -1,0 +1,81 @@
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "image/image_reader.h"
+#include "image/layer_writer.h"
+#include "image/spec.h"
+#include "mount/diff.h"
+#include "mount/flatten.h"
+#include "ns/sys/error.h"
+#include "ns/sys/temp.h"
+
+#include <fmt/format.h>
+#include <memory>
+#include <optional>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace strata::cli {
+
+void add_export_command(CLI::App& app) {
+  struct Options {
+    std::string image, output = "-", name, tag, compress = "none";
+    std::optional<int64_t> mtime;
+  };
+  auto opts = std::make_shared<Options>();
+  CLI::App* cmd = app.add_subcommand(
+      "export", "Write an image's merged rootfs (every layer applied, whiteouts applied) as one tar "
+                "(dockerTools.exportImage); owners recorded by a rootless unpack are kept");
+  cmd->add_option("IMAGE", opts->image, "docker-archive (plain, .gz, .zst), OCI dir or OCI archive")->required();
+  cmd->add_option("-o,--output", opts->output, "Output file, or - for stdout (the default; not a terminal)");
+  cmd->add_option("--name", opts->name, "Image name to pick from an archive holding several");
+  cmd->add_option("--tag", opts->tag, "Tag to pick");
+  cmd->add_option("--compress", opts->compress, "none (default), gzip or zstd");
+  cmd->add_option("--mtime", opts->mtime,
+                  "mtime of every entry, seconds since the epoch (default: $SOURCE_DATE_EPOCH, else 1)");
+  add_global_flags(*cmd);
+  cmd->callback([opts] {
+    Compression compression = parse_compression(opts->compress, "--compress");
+    bool to_stdout = opts->output == "-";
+    if (to_stdout && global_options().json)
+      fail_input("export: --json prints to stdout, where the tar goes: give -o FILE with --json");
+    if (to_stdout && ::isatty(STDOUT_FILENO))
+      fail_input("export: refusing to write a tar to a terminal: give -o FILE or redirect stdout");
+    Spec timing;
+    timing.mtime = opts->mtime;
+    mount::DiffOptions diff_options;
+    diff_options.mtime = layer_mtime(timing);
+    diff_options.id_map = mount::flattened_tree_ids();
+
+    auto image = ImageSource::open(opts->image, {opts->name, opts->tag});
+    std::unique_ptr<AtomicFile> file;
+    if (!to_stdout) file = std::make_unique<AtomicFile>(opts->output);
+
+    TempDir rootfs("strata-export");
+    ::chmod(rootfs.path().c_str(), 0755);
+    mount::UnpackStats unpacked = mount::flatten_image(*image, rootfs.path());
+
+    FdSink sink(file ? file->fd() : STDOUT_FILENO, file ? opts->output : "stdout");
+    mount::DiffStats walked;
+    LayerDigests tar = write_layer(
+        [&](const EntryVisitor& visit) { walked = mount::walk_diff(rootfs.path(), diff_options, visit); },
+        compression, sink);
+    if (file) file->commit();
+    if (global_options().json) {
+      print_json({{"image", opts->image},
+                  {"output", opts->output},
+                  {"layers", image->layers().size()},
+                  {"diff_id", tar.diff_id},
+                  {"digest", tar.digest},
+                  {"size", tar.size},
+                  {"compression", compression_name(compression)},
+                  {"entries", tar.entries},
+                  {"file_bytes", walked.file_bytes},
+                  {"unpack", mount::unpack_stats_json(unpacked)}});
+      return;
+    }
+    note(fmt::format("exported {} ({} layers, {} entries) -> {}", opts->image, image->layers().size(), tar.entries,
+                     to_stdout ? "stdout" : opts->output));
+  });
+}
+
+} // namespace strata::cli
