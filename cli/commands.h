@@ -13,6 +13,7 @@ void add_manifest_command(CLI::App& app);
 void add_nix_db_command(CLI::App& app);
 void add_sandbox_exec_command(CLI::App& app);
 void add_unpack_command(CLI::App& app);
+void add_shadow_setup_command(CLI::App& app);
 void add_export_command(CLI::App& app);
 
 } // namespace strata::cli

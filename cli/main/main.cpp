@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   strata::cli::add_nix_db_command(app);
   strata::cli::add_sandbox_exec_command(app);
   strata::cli::add_unpack_command(app);
+  strata::cli::add_shadow_setup_command(app);
   strata::cli::add_export_command(app);
 
   try {

@@ -1,0 +1,43 @@
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "image/shadow.h"
+#include "ns/sys/error.h"
+
+#include <cstdio>
+#include <fmt/format.h>
+#include <memory>
+
+namespace strata::cli {
+
+void add_shadow_setup_command(CLI::App& app) {
+  struct Options {
+    std::string root;
+    bool script = false;
+  };
+  auto opts = std::make_shared<Options>();
+  CLI::App* cmd = app.add_subcommand(
+      "shadow-setup",
+      "Create etc/passwd, shadow, group, gshadow, pam.d/other and login.defs in a root dir where missing, "
+      "as dockerTools.shadowSetup does (existing files are left alone)");
+  cmd->add_option("ROOT", opts->root, "The image's root directory");
+  cmd->add_flag("--script", opts->script, "Print the same as a shell snippet for a script running as root instead");
+  add_global_flags(*cmd);
+  cmd->callback([opts] {
+    if (opts->script) {
+      if (!opts->root.empty()) fail_input("shadow-setup: --script takes no ROOT (got {})", opts->root);
+      std::fputs(shadow_setup_script().c_str(), stdout);
+      return;
+    }
+    if (opts->root.empty()) fail_input("shadow-setup: ROOT is missing (the image root directory)");
+    ShadowSetupReport report = shadow_setup(opts->root);
+    if (global_options().json) {
+      print_json({{"root", opts->root}, {"created", report.created}, {"kept", report.kept}});
+      return;
+    }
+    note(fmt::format("shadow-setup {}: created {}, kept {}", opts->root, report.created.size(), report.kept.size()));
+    for (const auto& p : report.created) verbose("created " + p);
+    for (const auto& p : report.kept) verbose("kept " + p);
+  });
+}
+
+} // namespace strata::cli
