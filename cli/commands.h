@@ -15,5 +15,6 @@ void add_sandbox_exec_command(CLI::App& app);
 void add_unpack_command(CLI::App& app);
 void add_shadow_setup_command(CLI::App& app);
 void add_export_command(CLI::App& app);
+void add_layer_command(CLI::App& app);
 
 } // namespace strata::cli

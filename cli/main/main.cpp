@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   strata::cli::add_unpack_command(app);
   strata::cli::add_shadow_setup_command(app);
   strata::cli::add_export_command(app);
+  strata::cli::add_layer_command(app);
 
   try {
     app.parse(argc, argv);

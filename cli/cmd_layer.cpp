@@ -1,0 +1,36 @@
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "cli/spec_flags.h"
+#include "image/build/layer_dir.h"
+#include "ns/sys/error.h"
+
+#include <fmt/format.h>
+#include <memory>
+
+namespace strata::cli {
+
+void add_layer_command(CLI::App& app) {
+  struct Options {
+    SpecFlags spec;
+    std::string output;
+  };
+  auto opts = std::make_shared<Options>();
+  CLI::App* cmd = app.add_subcommand(
+      "layer", "Write one layer as a directory with layer.tar, json (with the legacy tarsum checksum) and "
+               "VERSION (dockerTools.mkPureLayer)");
+  opts->spec.add_to(*cmd, false);
+  cmd->add_option("-o,--output", opts->output, "Directory to create (or an empty one); appears only when complete")
+      ->required();
+  add_global_flags(*cmd);
+  cmd->callback([opts] {
+    Spec spec = opts->spec.load();
+    LayerDirReport report = write_layer_dir(spec, opts->output, [](const std::string& s) { verbose(s); });
+    if (global_options().json) {
+      print_json(report.to_json());
+      return;
+    }
+    note(fmt::format("layer ({} entries, {}) -> {}", report.layer.entries, report.checksum, opts->output));
+  });
+}
+
+} // namespace strata::cli
