@@ -102,7 +102,7 @@ BuildReport build_image(const Spec& spec, const BuildTarget& target, const Build
     nix_db = std::make_unique<TempDir>("strata-nixdb");
     nix::SeedOptions seed;
     seed.store = closure::StoreLocation{spec.store_dir, ""};
-    seed.registration_time = nix_registration_time(created);
+    seed.registration_time = nix_registration_time(spec.created); // not `created`: "now" must not reach a layer
     seed.gc_roots = closure.roots;
     nix::seed_nix_db(nix_db->path(), closure.graph, seed);
     mappings.push_back({nix_db->path(), ""});

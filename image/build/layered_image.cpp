@@ -199,7 +199,7 @@ BuildReport build_layered(const Spec& spec, const LayeredTarget& target, const B
     step("writing the Nix database");
     nix::SeedOptions seed;
     seed.store = closure::StoreLocation{spec.store_dir, ""};
-    seed.registration_time = nix_registration_time(created);
+    seed.registration_time = nix_registration_time(spec.created); // not `created`: "now" must not reach a layer
     seed.gc_roots = plan.roots.customisation_references;
     seed_nix_db(staging.path(), plan.graph.closure_of(image_paths), seed);
   }
