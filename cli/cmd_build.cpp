@@ -1,6 +1,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/progress.h"
+#include "cli/root_script_runner.h"
 #include "cli/spec_flags.h"
 #include "image/build/build_image.h"
 
@@ -27,6 +28,9 @@ void add_build_command(CLI::App& app) {
   struct Options {
     SpecFlags spec;
     std::string output, format = "docker-archive";
+    SandboxOptions sandbox;
+    std::string id_mode = "auto", overlay = "auto", network = "none";
+    unsigned timeout = 0;
   };
   auto opts = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("build", "Build an image with one new layer over an optional base "
@@ -34,6 +38,7 @@ void add_build_command(CLI::App& app) {
   opts->spec.add_to(*cmd, false);
   cmd->add_option("-o,--output", opts->output, "Output path, or - for stdout (default: NAME.tar)");
   cmd->add_option("--format", opts->format, "docker-archive (default), oci-dir or oci-archive");
+  add_sandbox_flags(*cmd, opts->sandbox, opts->id_mode, opts->overlay, opts->network, opts->timeout);
   add_global_flags(*cmd);
   cmd->callback([opts] {
     ImageFormat format = parse_image_format(opts->format, "--format");
@@ -43,7 +48,9 @@ void add_build_command(CLI::App& app) {
     BuildEvents events;
     events.step = [&](const std::string& s) { progress.step(s); };
     events.layer_progress = [&](uint64_t n) { progress.bytes(n); };
-    BuildReport report = build_image(spec, target, events);
+    SandboxRootScriptRunner runner(parse_sandbox_flags(opts->id_mode, opts->overlay, opts->network, opts->timeout,
+                                                       opts->sandbox.layer_store_dir));
+    BuildReport report = build_image(spec, target, events, &runner);
     progress.done();
     if (global_options().json) {
       print_json(report.to_json());

@@ -13,6 +13,7 @@
 #include "ns/sys/temp.h"
 
 #include <cstdlib>
+#include <fcntl.h>
 #include <set>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -32,17 +33,19 @@ json BuildReport::to_json() const {
                            {"size", l.descriptor.size},
                            {"compression", compression_name(l.descriptor.compression)},
                            {"source", l.source}});
-  return {{"image", name + ":" + tag},
-          {"output", output},
-          {"format", image_format_name(format)},
-          {"config_digest", config_digest},
-          {"layers", layers_json},
-          {"store_paths", store_paths},
-          {"store_layers", store_layers},
-          {"stats",
-           {{"entries_written", entries_written},
-            {"file_bytes_read", file_bytes_read},
-            {"layers_from_cache", layers_from_cache}}}};
+  json out = {{"image", name + ":" + tag},
+              {"output", output},
+              {"format", image_format_name(format)},
+              {"config_digest", config_digest},
+              {"layers", layers_json},
+              {"store_paths", store_paths},
+              {"store_layers", store_layers},
+              {"stats",
+               {{"entries_written", entries_written},
+                {"file_bytes_read", file_bytes_read},
+                {"layers_from_cache", layers_from_cache}}}};
+  if (root_script) out["root_script"] = root_script->to_json();
+  return out;
 }
 
 namespace {
@@ -62,11 +65,102 @@ std::string store_layer_prefix(const std::string& store_dir) { return store_dir.
 
 } // namespace
 
-BuildReport build_image(const Spec& spec, const BuildTarget& target, const BuildEvents& events) {
+void fail_root_script(const RootScriptReport& report, const std::string& what) {
+  throw Error(report.exit_status > 0 && report.exit_status < 256 ? report.exit_status : 1,
+              report.exit_status > 128 ? fmt::format("{} was killed by signal {}", what, report.exit_status - 128)
+                                       : fmt::format("{} failed with exit status {}", what, report.exit_status));
+}
+
+json RootScriptReport::to_json() const {
+  return {{"exit_status", exit_status},
+          {"id_mode", id_mode},
+          {"root", root},
+          {"layers_unpacked", layers_unpacked},
+          {"bytes_unpacked", bytes_unpacked}};
+}
+
+namespace {
+
+// Layer order compares paths component by component: '/' sorts before every other byte.
+bool layer_order_less(const std::string& a, const std::string& b) {
+  size_t n = std::min(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {
+    if (a[i] == b[i]) continue;
+    if (a[i] == '/') return true;
+    if (b[i] == '/') return false;
+    return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[i]);
+  }
+  return a.size() < b.size();
+}
+
+// A root script's diff, held as metadata (file content is read again from the upper dir
+// when written), merged in layer order with the entries of mapped trees.
+class DiffMerger {
+public:
+  DiffMerger(std::string upper, std::vector<LayerEntry> diff) : upper_(std::move(upper)), diff_(std::move(diff)) {}
+
+  EntryVisitor wrap(const EntryVisitor& visit) {
+    return [this, &visit](LayerEntry& e) {
+      flush_before(e.path, visit);
+      if (next_ < diff_.size() && diff_[next_].path == e.path) {
+        emit(diff_[next_++], visit); // the script's version wins
+        return;
+      }
+      visit(e);
+    };
+  }
+  void flush(const EntryVisitor& visit) {
+    while (next_ < diff_.size()) emit(diff_[next_++], visit);
+  }
+
+private:
+  void flush_before(const std::string& path, const EntryVisitor& visit) {
+    while (next_ < diff_.size() && layer_order_less(diff_[next_].path, path)) emit(diff_[next_++], visit);
+  }
+  void emit(LayerEntry& e, const EntryVisitor& visit) {
+    Fd content;
+    bool whiteout = basename_of(e.path).rfind(".wh.", 0) == 0;
+    if (e.type == EntryType::File && e.size > 0 && !whiteout) {
+      content = open_or_fail(upper_ + "/" + e.path, O_RDONLY | O_NOFOLLOW);
+      e.content_fd = content.get();
+    }
+    visit(e);
+    e.content_fd = -1;
+  }
+
+  std::string upper_;
+  std::vector<LayerEntry> diff_;
+  size_t next_ = 0;
+};
+
+// The upper dir of a root script: made by us, removed by the runner (the script may have
+// left files owned by ids only the sandbox can remove).
+class ScriptDir {
+public:
+  explicit ScriptDir(RootScriptRunner& runner) : runner_(runner), dir_("strata-upper") {
+    ::chmod(dir_.path().c_str(), 0755);
+  }
+  ~ScriptDir() {
+    try {
+      runner_.remove(dir_.path());
+    } catch (...) {
+    }
+  }
+  const std::string& path() const { return dir_.path(); }
+
+private:
+  RootScriptRunner& runner_;
+  TempDir dir_; // removes whatever the runner could not
+};
+
+} // namespace
+
+BuildReport build_image(const Spec& spec, const BuildTarget& target, const BuildEvents& events,
+                        RootScriptRunner* runner) {
   auto step = [&](const std::string& s) {
     if (events.step) events.step(s);
   };
-  if (!spec.run_as_root.empty()) fail_input("runAsRoot is not supported by this strata build yet");
+  if (!spec.run_as_root.empty() && !runner) fail_input("runAsRoot needs the sandbox, which this caller does not provide");
 
   std::unique_ptr<ImageSource> base;
   if (!spec.from_image.empty()) {
@@ -80,10 +174,37 @@ BuildReport build_image(const Spec& spec, const BuildTarget& target, const Build
   std::vector<std::string> store_paths = spec.include_store_paths ? closure.paths() : std::vector<std::string>{};
   std::string created = resolve_created(spec.created);
 
-  // extraCommands needs a writable copy of the contents to run in.
+  // runAsRoot (mkRootLayer): copyToRoot goes into the new layer first, the script runs as
+  // root over the base's layers, extraCommands after it; the layer is what changed.
+  std::unique_ptr<ScriptDir> upper;
+  std::unique_ptr<DiffMerger> script_diff;
+  BuildReport report;
+  int64_t mtime = layer_mtime(spec);
   std::unique_ptr<TempDir> staging;
   std::vector<TreeMapping> mappings;
-  if (!spec.extra_commands.empty()) {
+  if (!spec.run_as_root.empty()) {
+    upper = std::make_unique<ScriptDir>(*runner);
+    for (const auto& m : contents) copy_into(m.host_path, upper->path());
+    step("running runAsRoot");
+    RootScriptRequest request;
+    request.base = base.get();
+    request.upper = upper->path();
+    request.script = spec.run_as_root;
+    request.store_dir = spec.store_dir;
+    report.root_script = runner->run(request);
+    if (report.root_script->exit_status != 0) fail_root_script(*report.root_script, "runAsRoot");
+    if (!spec.extra_commands.empty()) {
+      step("running extraCommands");
+      run_script_in(spec.extra_commands, upper->path(), "extraCommands");
+    }
+    std::vector<LayerEntry> diff;
+    runner->walk_upper(upper->path(), mtime, [&](LayerEntry& e) {
+      diff.push_back(e);
+      diff.back().content_fd = -1;
+    });
+    script_diff = std::make_unique<DiffMerger>(upper->path(), std::move(diff));
+  } else if (!spec.extra_commands.empty()) {
+    // extraCommands needs a writable copy of the contents to run in.
     staging = std::make_unique<TempDir>("strata-layer");
     ::chmod(staging->path().c_str(), 0755);
     for (const auto& m : contents) copy_into(m.host_path, staging->path());
@@ -114,9 +235,7 @@ BuildReport build_image(const Spec& spec, const BuildTarget& target, const Build
     in_base = base_image_paths(*base);
   }
 
-  int64_t mtime = layer_mtime(spec);
   auto writer = make_image_writer(target.format, target.output, mtime);
-  BuildReport report;
   if (base) {
     for (size_t i = 0; i < base->layers().size(); ++i) {
       step(fmt::format("copying base layer {}/{}", i + 1, base->layers().size()));
@@ -138,7 +257,14 @@ BuildReport build_image(const Spec& spec, const BuildTarget& target, const Build
   if (base) options.exclude = [&](const std::string& path) { return in_base.count(path) > 0; };
   TreeStats stats;
   LayerDigests layer = write_layer(
-      [&](const EntryVisitor& visit) { stats = walk_trees(mappings, options, visit); },
+      [&](const EntryVisitor& visit) {
+        if (!script_diff) {
+          stats = walk_trees(mappings, options, visit);
+          return;
+        }
+        stats = walk_trees(mappings, options, script_diff->wrap(visit));
+        script_diff->flush(visit);
+      },
       spec.compression, writer->begin_layer(), events.layer_progress);
   LayerDescriptor new_layer{layer.digest, layer.size, layer.diff_id, layer.compression};
   writer->end_layer(new_layer);
@@ -148,7 +274,7 @@ BuildReport build_image(const Spec& spec, const BuildTarget& target, const Build
 
   json base_config = base ? json::parse(base->config_json()) : json();
   std::string config = compose_config(base_config, spec, created, {layer.diff_id},
-                                      "strata build");
+                                      spec.run_as_root.empty() ? "strata build" : "strata build (runAsRoot)");
   report.name = spec.name;
   report.tag = spec.tag.empty() ? content_tag(config) : spec.tag;
   report.output = target.output;

@@ -1,11 +1,13 @@
 // `strata build`: dockerTools.buildImage. One new layer (copyToRoot, its store closure,
 // extraCommands) over an optional base image whose layers are kept byte for byte.
 #pragma once
+#include "image/build/root_script.h"
 #include "image/image_format.h"
 #include "image/layer_writer.h"
 #include "image/spec.h"
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,11 +39,17 @@ struct BuildReport {
   uint64_t entries_written = 0;
   uint64_t file_bytes_read = 0;  // file content read from disk, over every pass
   uint64_t layers_from_cache = 0;
+  std::optional<RootScriptReport> root_script;
 
   nlohmann::json to_json() const;
 };
 
-BuildReport build_image(const Spec& spec, const BuildTarget& target, const BuildEvents& events = {});
+// runner runs runAsRoot; without one a spec with runAsRoot is refused.
+BuildReport build_image(const Spec& spec, const BuildTarget& target, const BuildEvents& events = {},
+                        RootScriptRunner* runner = nullptr);
+
+// The error a failed root script ends strata with: its exit status is strata's.
+[[noreturn]] void fail_root_script(const RootScriptReport& report, const std::string& what);
 
 // The tag dockerTools would derive: the first 32 hex digits of the config's digest.
 std::string content_tag(const std::string& config_json);

@@ -107,9 +107,14 @@ void make_dirs(const std::string& path, mode_t mode) {
 }
 
 namespace {
+thread_local std::string failed_entry;
 int remove_entry(const char* path, const struct stat*, int type, struct FTW*) {
-  if (type == FTW_DP) return ::rmdir(path) < 0 && errno != ENOENT ? -1 : 0;
-  return ::unlink(path) < 0 && errno != ENOENT ? -1 : 0;
+  int rc = type == FTW_DP ? ::rmdir(path) : ::unlink(path);
+  if (rc < 0 && errno != ENOENT) {
+    failed_entry = path;
+    return -1;
+  }
+  return 0;
 }
 int make_writable(const char* path, const struct stat* st, int type, struct FTW*) {
   if (type == FTW_D || type == FTW_DNR) ::chmod(path, (st->st_mode & 07777) | 0700);
@@ -125,8 +130,9 @@ void remove_tree(const std::string& path) {
     return;
   }
   ::nftw(path.c_str(), make_writable, 64, FTW_PHYS);
+  failed_entry = path;
   if (::nftw(path.c_str(), remove_entry, 64, FTW_DEPTH | FTW_PHYS) < 0)
-    fail_errno(fmt::format("cannot remove {}", path));
+    fail_errno(fmt::format("cannot remove {}", failed_entry));
 }
 
 } // namespace strata

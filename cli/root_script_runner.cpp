@@ -1,0 +1,163 @@
+#include "cli/root_script_runner.h"
+
+#include "cli/common.h"
+#include "mount/diff.h"
+#include "mount/layer_store.h"
+#include "ns/sandbox.h"
+#include "ns/sys/error.h"
+#include "ns/sys/file.h"
+#include "ns/sys/temp.h"
+
+#include <algorithm>
+#include <dirent.h>
+#include <set>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace strata::cli {
+
+void add_sandbox_flags(CLI::App& cmd, SandboxOptions& options, std::string& id_mode, std::string& overlay,
+                       std::string& network, unsigned& timeout) {
+  cmd.add_option("--id-mode", id_mode, "Id mapping for root scripts: auto (default), root, subuid, fuse or single");
+  cmd.add_option("--overlay", overlay, "How base layers are stacked: auto (default), kernel, fuse or plain");
+  cmd.add_option("--network", network, "Network for root scripts: none (default) or host");
+  cmd.add_option("--timeout", timeout, "Kill a root script after this many seconds (default: never)");
+  cmd.add_option("--layer-store", options.layer_store_dir, "Where unpacked base layers are cached");
+}
+
+SandboxOptions parse_sandbox_flags(const std::string& id_mode, const std::string& overlay, const std::string& network,
+                                   unsigned timeout, std::string layer_store_dir) {
+  SandboxOptions o;
+  o.id_mode = ns::parse_id_mode(id_mode);
+  o.overlay = mount::parse_overlay_driver(overlay);
+  if (network != "none" && network != "host") fail_input("--network '{}': expected none or host", network);
+  o.network = network == "host";
+  o.timeout = std::chrono::seconds(timeout);
+  o.layer_store_dir = std::move(layer_store_dir);
+  return o;
+}
+
+namespace {
+
+mount::IdMapping to_mount_map(const ns::IdMapPlan& plan) {
+  mount::IdMapping map;
+  for (const auto& r : plan.uids) map.uids.push_back({r.inside, r.outside, r.count});
+  for (const auto& r : plan.gids) map.gids.push_back({r.inside, r.outside, r.count});
+  return map;
+}
+
+} // namespace
+
+RootScriptReport SandboxRootScriptRunner::run(const RootScriptRequest& request) {
+  plan_ = ns::plan_id_maps(options_.id_mode);
+  RootScriptReport report;
+
+  mount::OverlaySpec overlay;
+  overlay.upper = request.upper;
+  std::unique_ptr<TempDir> work;
+  // With subordinate ids the base layers are unpacked inside the user namespace, as its
+  // root, so owners are real (a copied-up file then has no stale recorded owner); they get
+  // a store of their own, keyed by the mapping.
+  bool unpack_inside = plan_->mode == ns::IdMode::Subuid;
+  std::string store_dir = options_.layer_store_dir.empty() ? mount::LayerStore::default_dir() : options_.layer_store_dir;
+  if (unpack_inside && !plan_->uids.empty())
+    store_dir += fmt::format("/subuid-{}-{}-{}", plan_->uids.back().outside, plan_->uids.back().count, ::getuid());
+  auto store = std::make_shared<mount::LayerStore>(store_dir);
+  std::vector<size_t> to_unpack;
+  if (request.base) {
+    for (size_t i = request.base->layers().size(); i-- > 0;) { // newest first
+      std::string path = store->path_for(request.base->layers()[i].diff_id);
+      if (!is_directory(path)) ++report.layers_unpacked;
+      if (unpack_inside) {
+        to_unpack.push_back(i);
+        overlay.lower.push_back(path);
+      } else {
+        mount::UnpackStats one;
+        overlay.lower.push_back(store->ensure(*request.base, i, &one));
+        report.bytes_unpacked += one.bytes_written;
+      }
+    }
+    // overlayfs wants the work dir on the upper dir's filesystem
+    work = std::make_unique<TempDir>("strata-work", dirname_of(request.upper));
+    overlay.work = work->path();
+  }
+
+  ns::SandboxConfig config;
+  config.id_mode = plan_->mode;
+  config.network = options_.network;
+  config.timeout = options_.timeout;
+  config.argv = {"/bin/sh", "-e", "-c", request.script};
+  config.env = ns::default_env();
+  config.env.insert(config.env.end(), request.env.begin(), request.env.end());
+  if (!request.store_dir.empty() && is_directory(request.store_dir))
+    config.binds.push_back({request.store_dir, request.store_dir, true});
+  mount::OverlayDriver driver = options_.overlay;
+  if (plan_->mode == ns::IdMode::Fuse) driver = mount::OverlayDriver::Fuse;
+  if (overlay.lower.empty() && driver == mount::OverlayDriver::Auto) driver = mount::OverlayDriver::Plain;
+  const ImageSource* base = request.base;
+  config.prepare_root = [overlay, driver, store, to_unpack, base](const std::string& root) {
+    for (size_t i : to_unpack) store->ensure(*base, i);
+    return "overlay:" + std::string(mount::overlay_driver_name(mount::mount_overlay(overlay, root, driver)));
+  };
+  ns::SandboxResult result = ns::run_sandbox(config);
+  report.exit_status = result.exit_status;
+  report.id_mode = std::string(ns::id_mode_name(result.mode_used));
+  report.root = result.root_label;
+  created_paths_ = result.created_paths;
+  verbose(fmt::format("{}: id mode {}, root {}", request.what, report.id_mode, report.root));
+  for (const auto& n : result.notes) verbose(n);
+  return report;
+}
+
+void SandboxRootScriptRunner::walk_upper(const std::string& upper, int64_t mtime, const EntryVisitor& visit) {
+  mount::DiffOptions options;
+  options.mtime = mtime;
+  if (plan_) options.id_map = to_mount_map(*plan_);
+  // Mount points the sandbox created (e.g. /dev in an image without one) are not the
+  // script's work: leave them out when they stayed empty.
+  std::set<std::string> created;
+  for (const auto& p : created_paths_) created.insert(p.substr(p.find_first_not_of('/')));
+  mount::walk_diff(upper, options, [&](LayerEntry& e) {
+    if (e.type == EntryType::Directory && created.count(e.path)) {
+      std::string dir = upper + "/" + e.path;
+      std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
+      bool empty = true;
+      if (d)
+        while (dirent* de = ::readdir(d.get()))
+          if (std::string_view n = de->d_name; n != "." && n != "..") empty = false;
+      if (empty) return;
+    }
+    visit(e);
+  });
+}
+
+void SandboxRootScriptRunner::remove(const std::string& dir) {
+  try {
+    remove_tree(dir);
+    return;
+  } catch (const Error& e) {
+    if (!plan_) throw;
+    verbose(fmt::format("removing {} from inside the user namespace: {}", dir, e.what()));
+  }
+  // Files chowned to other mapped ids can only be removed from inside the user
+  // namespace: do it as the namespace's root, before the sandbox's root is entered.
+  // The sandbox's command is the host's /bin/true, from /usr bound read-only.
+  ns::SandboxConfig config;
+  config.id_mode = plan_->mode;
+  config.argv = {"/usr/bin/true"};
+  TempDir cleanup_root("strata-cleanup");
+  ::chmod(cleanup_root.path().c_str(), 0755);
+  for (const char* link : {"bin", "lib", "lib64", "sbin"})
+    if (::symlink((std::string("usr/") + link).c_str(), (cleanup_root.path() + "/" + link).c_str()) < 0)
+      fail_errno("cannot prepare the cleanup root");
+  config.rootfs = cleanup_root.path();
+  config.binds.push_back({"/usr", "/usr", true});
+  config.prepare_root = [dir](const std::string&) {
+    remove_tree(dir);
+    return std::string("cleanup");
+  };
+  ns::run_sandbox(config);
+  remove_tree(dir);
+}
+
+} // namespace strata::cli

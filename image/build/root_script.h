@@ -1,0 +1,45 @@
+// Running root scripts (runAsRoot, fakeRootCommands) is the sandbox's work, which the
+// image library does not know: builders call it through this interface, and cli/ gives
+// them an implementation over ns/ and mount/.
+#pragma once
+#include "image/image_reader.h"
+#include "image/layer_entry.h"
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace strata {
+
+struct RootScriptRequest {
+  const ImageSource* base = nullptr; // its layers are stacked below `upper`; null: none
+  std::string upper;                 // the new layer's dir: pre-filled, receives every change
+  std::string script;                // run with `sh -e` as uid 0
+  std::vector<std::string> env;      // extra KEY=VALUE
+  std::string store_dir;             // bound read-only at the same path
+  std::string what = "runAsRoot";    // names the script in messages
+};
+
+struct RootScriptReport {
+  int exit_status = 0;
+  std::string id_mode;      // root | subuid | fuse | single
+  std::string root;         // how the root was stacked, e.g. "overlay:kernel"
+  uint64_t layers_unpacked = 0; // base layers unpacked for this run (0: all cached)
+  uint64_t bytes_unpacked = 0;
+  nlohmann::json to_json() const;
+};
+
+class RootScriptRunner {
+public:
+  virtual ~RootScriptRunner() = default;
+  // Runs the script. A non-zero exit status is reported, not thrown.
+  virtual RootScriptReport run(const RootScriptRequest& request) = 0;
+  // Reads `upper` back as a layer diff (whiteouts, opaque dirs, recorded owners) after
+  // run(), in layer order. Mount points the sandbox made and left empty are left out.
+  virtual void walk_upper(const std::string& upper, int64_t mtime, const EntryVisitor& visit) = 0;
+  // Removes a dir run() wrote into (it may hold files owned by other mapped ids).
+  virtual void remove(const std::string& dir) = 0;
+};
+
+} // namespace strata
