@@ -2,17 +2,23 @@
 
 #include "ns/sandbox.h"
 #include "ns/sys/error.h"
+#include "ns/sys/fd.h"
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
+#include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <memory>
 #include <seccomp.h>
 #include <sys/capability.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <fcntl.h>
-#include <cstring>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 namespace strata::ns {
 
@@ -79,7 +85,7 @@ void confine_sandbox_init() {
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail_errno("cannot set no_new_privs");
 }
 
-Fd load_command_filter(const NotifyPolicy& policy) {
+std::string compile_command_filter(const NotifyPolicy& policy) {
   std::unique_ptr<void, void (*)(scmp_filter_ctx)> ctx(seccomp_init(SCMP_ACT_ALLOW), seccomp_release);
   if (!ctx) fail_work("cannot create a seccomp filter");
   for (const char* name : kDeniedSyscalls) add_rule(ctx.get(), SCMP_ACT_ERRNO(EPERM), name, {});
@@ -97,13 +103,23 @@ Fd load_command_filter(const NotifyPolicy& policy) {
     add_rule(ctx.get(), notify, "mknodat", {SCMP_A2(SCMP_CMP_MASKED_EQ, S_IFMT, S_IFCHR), SCMP_A3(SCMP_CMP_NE, 0)});
     add_rule(ctx.get(), notify, "mknodat", {SCMP_A2(SCMP_CMP_MASKED_EQ, S_IFMT, S_IFBLK)});
   }
-  if (int rc = seccomp_load(ctx.get()); rc != 0) fail_work("cannot load the seccomp filter: {}", std::strerror(-rc));
-  if (!policy.any()) return Fd();
-  int fd = seccomp_notify_fd(ctx.get());
-  if (fd < 0) fail_work("the seccomp filter has no notification fd");
-  Fd listener(::fcntl(fd, F_DUPFD_CLOEXEC, 3));
-  if (!listener) fail_errno("cannot keep the seccomp notification fd");
-  return listener;
+  Fd memory(static_cast<int>(::syscall(SYS_memfd_create, "strata-bpf", MFD_CLOEXEC)));
+  if (!memory) fail_errno("memfd_create");
+  if (int rc = seccomp_export_bpf(ctx.get(), memory.get()); rc != 0)
+    fail_work("cannot compile the seccomp filter: {}", std::strerror(-rc));
+  off_t size = ::lseek(memory.get(), 0, SEEK_CUR);
+  std::string bpf(static_cast<size_t>(size), '\0');
+  if (size <= 0 || ::pread(memory.get(), bpf.data(), bpf.size(), 0) != size)
+    fail_errno("cannot read the compiled seccomp filter");
+  return bpf;
+}
+
+int load_compiled_filter(const std::string& bpf, bool with_listener) {
+  sock_fprog program{};
+  program.len = static_cast<unsigned short>(bpf.size() / sizeof(sock_filter));
+  program.filter = reinterpret_cast<sock_filter*>(const_cast<char*>(bpf.data()));
+  return static_cast<int>(::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                                    with_listener ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0, &program));
 }
 
 } // namespace strata::ns

@@ -2,7 +2,7 @@
 // do. See kKeptCapabilities and kDeniedSyscalls in ns/sandbox.h.
 #pragma once
 #include "ns/owner_record.h"
-#include "ns/sys/fd.h"
+#include <string>
 
 namespace strata::ns {
 
@@ -12,11 +12,16 @@ namespace strata::ns {
 // ambient set and sets no_new_privs. Throws WorkError on failure.
 void confine_sandbox_init();
 
-// In the command's process, before exec: loads one seccomp filter with the denylist
-// (EPERM) and the notification rules of `policy`, and returns its listener fd (invalid
-// when the policy has none). The filter covers the native architecture only: system
-// calls of other ABIs (i386, x32) kill the process, the libseccomp default, rather than
-// paying to compile the rules three times on every start.
-Fd load_command_filter(const NotifyPolicy& policy);
+// Compiles the command's seccomp filter: the denylist (EPERM) and the notification rules
+// of `policy`, as classic BPF (an array of struct sock_filter). The sandbox compiles it
+// in the parent while the child sets up its mounts, off the start-up's critical path.
+// It covers the native architecture only: system calls of other ABIs (i386, x32) kill
+// the process, the libseccomp default, rather than compiling the rules three times.
+std::string compile_command_filter(const NotifyPolicy& policy);
+
+// Loads a compiled filter into the calling thread (no_new_privs must be set) and returns
+// its notification listener (with_listener) or 0; -1 with errno on failure. Only system
+// calls: safe in a vfork child.
+int load_compiled_filter(const std::string& bpf, bool with_listener);
 
 } // namespace strata::ns

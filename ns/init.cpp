@@ -20,7 +20,7 @@ namespace {
 
 constexpr int kForwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 
-void send_fd(int socket, int fd) {
+bool send_fd(int socket, int fd) {
   char byte = 'L';
   iovec iov{&byte, 1};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
@@ -34,7 +34,7 @@ void send_fd(int socket, int fd) {
   cmsg->cmsg_type = SCM_RIGHTS;
   cmsg->cmsg_len = CMSG_LEN(sizeof(int));
   std::memcpy(CMSG_DATA(cmsg), &fd, sizeof fd);
-  if (::sendmsg(socket, &msg, MSG_NOSIGNAL) != 1) fail_errno("cannot hand the seccomp listener to init");
+  return ::sendmsg(socket, &msg, MSG_NOSIGNAL) == 1;
 }
 
 // The fd sent by send_fd, or an invalid Fd when the command closed the socket first.
@@ -57,22 +57,30 @@ Fd receive_fd(int socket) {
   return Fd(fd);
 }
 
-[[noreturn]] void command_child(const std::function<void()>& exec_command, const NotifyPolicy& policy, int socket) {
+void say(const char* a, const char* b = "", const char* c = "") {
+  for (const char* part : {"strata: ", a, b, c, "\n"}) (void)!::write(STDERR_FILENO, part, std::strlen(part));
+}
+
+// In a vfork child: system calls only.
+[[noreturn]] void command_child(const std::function<void()>& exec_command, const std::string& filter,
+                                const NotifyPolicy& policy, int socket) {
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  for (int sig = 1; sig < NSIG; ++sig) {
-    if (sig == SIGKILL || sig == SIGSTOP) continue;
-    ::signal(sig, SIG_DFL);
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig)
+    if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
+  int listener = load_compiled_filter(filter, policy.any());
+  if (listener < 0) {
+    say("cannot load the seccomp filter: ", std::strerror(errno));
+    ::_exit(126);
   }
-  try {
-    Fd listener = load_command_filter(policy);
-    if (listener) send_fd(socket, listener.get());
-    ::close(socket);
-    exec_command();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "strata: %s\n", e.what());
+  if (policy.any() && !send_fd(socket, listener)) {
+    say("cannot hand the seccomp listener to init: ", std::strerror(errno));
+    ::_exit(126);
   }
+  exec_command();
   ::_exit(126);
 }
 
@@ -80,7 +88,7 @@ int status_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 1
 
 } // namespace
 
-int run_init(const std::function<void()>& exec_command, const NotifyPolicy& policy) {
+int run_init(const std::function<void()>& exec_command, const std::string& filter, const NotifyPolicy& policy) {
   ::prctl(PR_SET_NAME, "strata-init", 0, 0, 0);
   sigset_t handled;
   sigemptyset(&handled);
@@ -95,9 +103,10 @@ int run_init(const std::function<void()>& exec_command, const NotifyPolicy& poli
     fail_errno("socketpair");
   Fd init_end(sockets[0]), command_end(sockets[1]);
 
-  pid_t command = ::fork();
+  // vfork: no page tables to copy and no copy-on-write faults for a big process.
+  pid_t command = ::vfork();
   if (command < 0) fail_errno("cannot start the command");
-  if (command == 0) command_child(exec_command, policy, command_end.get());
+  if (command == 0) command_child(exec_command, filter, policy, command_end.get());
   command_end.reset();
 
   std::optional<OwnerSupervisor> supervisor;

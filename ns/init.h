@@ -4,15 +4,17 @@
 #include "ns/owner_record.h"
 
 #include <functional>
+#include <string>
 
 namespace strata::ns {
 
-// Forks the command: the child resets its signal mask and dispositions, loads the
-// command's seccomp filter (ns/confine.h) and hands its listener to init, then calls
-// exec_command (which must exec or _exit). Init then serves until the command exits
-// and returns the command's exit status, or 128+N when signal N killed it.
-// SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to init by a process (not by the terminal,
-// which signals the command's process group itself) are forwarded to the command.
-int run_init(const std::function<void()>& exec_command, const NotifyPolicy& policy);
+// Starts the command with vfork: the child resets its signal mask and dispositions,
+// loads `filter` (ns/confine.h: compile_command_filter) and hands its listener to init
+// (when policy.any()), then calls exec_command, which must exec or _exit and, running in
+// a vfork child, may only make system calls (no allocation, no exceptions). Init then
+// serves until the command exits and returns the command's exit status, or 128+N when
+// signal N killed it. SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to init by a process (not
+// by the terminal, which signals the command's process group itself) are forwarded.
+int run_init(const std::function<void()>& exec_command, const std::string& filter, const NotifyPolicy& policy);
 
 } // namespace strata::ns

@@ -38,8 +38,9 @@ namespace {
 constexpr int kSetupFailed = 125;
 constexpr int kForwardedSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 
-// Messages from the child, one per datagram: kind byte + text.
-enum : char { kError = 'E', kNote = 'N', kCreated = 'C', kLabel = 'L' };
+// Messages between parent and child, one per datagram: kind byte + text. The parent
+// sends 'G' (go: ids are mapped) then the compiled filter; the child the rest.
+enum : char { kError = 'E', kNote = 'N', kCreated = 'C', kLabel = 'L', kFilter = 'B' };
 
 void send_message(int socket, char kind, const std::string& text) {
   std::string datagram = kind + text;
@@ -68,24 +69,41 @@ struct ChildContext {
   const IdMapPlan& plan;
   const std::string& rootfs;
   ExecArrays& exec;
+  const NotifyPolicy& policy;
   int socket;
 };
 
+void say(const char* a, const char* b, const char* c = "", const char* d = "") {
+  for (const char* part : {"strata: ", a, b, c, d, "\n"}) (void)!::write(STDERR_FILENO, part, std::strlen(part));
+}
+
+// Runs in a vfork child: system calls only.
 [[noreturn]] void exec_command(const ChildContext& ctx) {
   const SandboxConfig& config = ctx.config;
   if (config.uid != 0 || config.gid != 0) {
     (void)::setgroups(0, nullptr);
-    if (::setresgid(config.gid, config.gid, config.gid) != 0)
-      fail_errno(fmt::format("cannot switch to gid {} in the sandbox", config.gid));
-    if (::setresuid(config.uid, config.uid, config.uid) != 0)
-      fail_errno(fmt::format("cannot switch to uid {} in the sandbox", config.uid));
+    if (::setresgid(config.gid, config.gid, config.gid) != 0 || ::setresuid(config.uid, config.uid, config.uid) != 0) {
+      say("cannot switch to the command's uid/gid in the sandbox: ", std::strerror(errno));
+      ::_exit(126);
+    }
   }
   ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
   environ = ctx.exec.envp.data();
   ::execvp(ctx.exec.argv[0], ctx.exec.argv.data());
   int err = errno;
-  std::fprintf(stderr, "strata: cannot run %s in the sandbox: %s\n", ctx.exec.argv[0], std::strerror(err));
+  say("cannot run ", ctx.exec.argv[0], " in the sandbox: ", std::strerror(err));
   ::_exit(err == ENOENT ? 127 : 126);
+}
+
+// The compiled seccomp filter the parent sends once the child is on its way.
+std::string receive_filter(int socket) {
+  std::string buf(65536, '\0');
+  ssize_t n;
+  do n = ::recv(socket, buf.data(), buf.size(), 0);
+  while (n < 0 && errno == EINTR);
+  if (n <= 0) ::_exit(kSetupFailed);  // the parent failed or died
+  if (buf[0] != kFilter) fail_work("the sandbox got no seccomp filter");
+  return buf.substr(1, static_cast<size_t>(n - 1));
 }
 
 [[noreturn]] void sandbox_child(const ChildContext& ctx) {
@@ -107,12 +125,11 @@ struct ChildContext {
     if (::chdir(ctx.config.cwd.c_str()) != 0)
       fail_errno(fmt::format("cannot enter the working directory {} in the sandbox", ctx.config.cwd));
     confine_sandbox_init();
+    std::string filter = receive_filter(ctx.socket);
     for (const std::string& note : report.notes) send_message(ctx.socket, kNote, note);
     for (const std::string& path : report.created_paths) send_message(ctx.socket, kCreated, path);
 
-    NotifyPolicy policy;
-    policy.record_owners = ctx.plan.mode == IdMode::Single;
-    ::_exit(run_init([&] { exec_command(ctx); }, policy));
+    ::_exit(run_init([&] { exec_command(ctx); }, filter, ctx.policy));
   } catch (const std::exception& e) {
     send_message(ctx.socket, kError, e.what());
   } catch (...) {
@@ -169,6 +186,8 @@ SandboxResult run_sandbox(const SandboxConfig& config) {
   if (rootfs.empty()) rootfs = run_dir.emplace("strata-run").path();
   else rootfs = absolute_path(rootfs);
   ExecArrays exec(config);
+  NotifyPolicy policy;
+  policy.record_owners = plan.mode == IdMode::Single;
 
   int sockets[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sockets) != 0) fail_errno("socketpair");
@@ -188,7 +207,7 @@ SandboxResult run_sandbox(const SandboxConfig& config) {
                "sysctl kernel.unprivileged_userns_clone, user.max_user_namespaces)");
   if (pid == 0) {
     parent_end.reset();
-    sandbox_child(ChildContext{config, plan, rootfs, exec, child_end.get()});
+    sandbox_child(ChildContext{config, plan, rootfs, exec, policy, child_end.get()});
   }
   Fd pidfd_owner(pidfd);
   child_end.reset();
@@ -206,10 +225,19 @@ SandboxResult run_sandbox(const SandboxConfig& config) {
     reap();
     throw;
   }
-  if (::write(parent_end.get(), "G", 1) != 1) {
+  std::string send_failure;  // reported unless the child says why it stopped first
+  try {
+    if (::write(parent_end.get(), "G", 1) != 1) fail_errno("cannot start the sandbox");
+    // Compiled while the child mounts its root, then sent along.
+    std::string filter = std::string(1, kFilter) + compile_command_filter(policy);
+    if (::send(parent_end.get(), filter.data(), filter.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(filter.size())) {
+      send_failure = fmt::format("cannot send the seccomp filter to the sandbox: {}", std::strerror(errno));
+      send_signal(pidfd, SIGKILL);
+    }
+  } catch (...) {
     send_signal(pidfd, SIGKILL);
     reap();
-    fail_errno("cannot start the sandbox");
+    throw;
   }
 
   Fd signals(::signalfd(-1, &blocked.set(), SFD_CLOEXEC | SFD_NONBLOCK));
@@ -249,17 +277,28 @@ SandboxResult run_sandbox(const SandboxConfig& config) {
   std::string error;
   char buf[8192];
   ssize_t n;
-  while ((n = ::recv(parent_end.get(), buf, sizeof buf, MSG_DONTWAIT)) > 0) {
+  bool reset_seen = false;
+  for (;;) {
+    n = ::recv(parent_end.get(), buf, sizeof buf, MSG_DONTWAIT);
+    // A child that left our filter unread resets the socket: the error comes first,
+    // what it sent is still queued behind it.
+    if (n < 0 && errno == ECONNRESET && !reset_seen) {
+      reset_seen = true;
+      continue;
+    }
+    if (n <= 0) break;
     std::string text(buf + 1, static_cast<size_t>(n - 1));
     switch (buf[0]) {
     case kError: error = text; break;
     case kNote: result.notes.push_back(text); break;
     case kCreated: result.created_paths.push_back(text); break;
     case kLabel: result.root_label = text; break;
+    default: break;
     }
   }
   if (timed_out) fail_work("the command timed out after {} s: the sandbox was killed", config.timeout.count());
   if (!error.empty()) fail_work("sandbox setup failed: {}", error);
+  if (!send_failure.empty()) fail_work("{}", send_failure);
   return result;
 }
 
