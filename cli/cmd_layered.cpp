@@ -4,6 +4,7 @@
 #include "cli/spec_flags.h"
 #include "image/build/layer_cache.h"
 #include "image/build/layered_image.h"
+#include "ns/sys/error.h"
 #include "ns/sys/file.h"
 
 #include <fmt/format.h>
@@ -26,6 +27,23 @@ void add_cache_flags(CLI::App& cmd, LayeredOptions& o) {
   cmd.add_flag("--no-cache", o.no_cache, "Neither read nor write the layer cache");
 }
 
+// The layer cache to use: none with --no-cache, --cache-dir as given (an unusable one is an
+// error), else the default one when it can be made: a build where HOME is not writable
+// (e.g. a Nix build sandbox, HOME=/homeless-shelter) runs without a cache.
+std::string choose_cache_dir(const LayeredOptions& o) {
+  if (o.no_cache) return "";
+  if (!o.cache_dir.empty()) return o.cache_dir;
+  std::string dir = LayerCache::default_dir();
+  if (dir.empty()) return "";
+  try {
+    LayerCache probe(dir);
+  } catch (const InputError& e) {
+    note(fmt::format("{}; building without the layer cache (see --cache-dir, --no-cache)", e.what()));
+    return "";
+  }
+  return dir;
+}
+
 void run(const LayeredOptions& o, bool stream, bool registry = false) {
   ImageFormat format = registry ? ImageFormat::RegistryDir
                        : stream ? ImageFormat::DockerArchive
@@ -37,7 +55,7 @@ void run(const LayeredOptions& o, bool stream, bool registry = false) {
   target.stream = stream;
   target.format = format;
   target.output = stream ? "-" : (o.output.empty() ? default_output_path(spec.name, format) : o.output);
-  target.cache_dir = o.no_cache ? "" : (o.cache_dir.empty() ? LayerCache::default_dir() : o.cache_dir);
+  target.cache_dir = choose_cache_dir(o);
   Progress progress;
   BuildEvents events;
   events.step = [&](const std::string& s) { progress.step(s); };

@@ -37,8 +37,15 @@ int fingerprint_entry(const char* path, const struct stat* st, int, struct FTW*)
 
 LayerCache::LayerCache(std::string dir) : dir_(std::move(dir)) {
   if (dir_.empty()) return;
-  make_dirs(dir_ + "/layers", 0700);
-  make_dirs(dir_ + "/blobs", 0700);
+  // Checked before any output is written: a cache that fails later would leave a stream cut short.
+  try {
+    make_dirs(dir_ + "/layers", 0700);
+    make_dirs(dir_ + "/blobs", 0700);
+  } catch (const Error& e) {
+    fail_input("layer cache {} cannot be used: {}", dir_, e.what());
+  }
+  for (const char* sub : {"/layers", "/blobs"})
+    if (::access((dir_ + sub).c_str(), W_OK) != 0) fail_input("layer cache {}{} is not writable", dir_, sub);
 }
 
 std::string LayerCache::default_dir() {

@@ -21,7 +21,8 @@ struct CachedLayer {
 
 class LayerCache {
 public:
-  // dir empty: a disabled cache (lookups miss, stores keep nothing).
+  // dir empty: a disabled cache (lookups miss, stores keep nothing). Creates the dir;
+  // InputError when it cannot be created or written.
   explicit LayerCache(std::string dir);
 
   // $XDG_CACHE_HOME/strata, else ~/.cache/strata.

@@ -172,6 +172,7 @@ BuildReport build_layered(const Spec& spec, const LayeredTarget& target, const B
   if (!spec.run_as_root.empty()) fail_input("runAsRoot belongs to 'strata build'; layered images take fakeRootCommands");
   if (!spec.fake_root_commands.empty()) fail_input("fakeRootCommands is not supported by this strata yet");
   if (!target.stream && target.output.empty()) fail_input("no output path given");
+  LayerCache cache(target.cache_dir); // an unusable cache dir is an error before any work
 
   std::unique_ptr<ImageSource> base;
   if (!spec.from_image.empty()) {
@@ -211,7 +212,6 @@ BuildReport build_layered(const Spec& spec, const LayeredTarget& target, const B
   } else {
     writer = make_image_writer(target.format, target.output, mtime);
   }
-  LayerCache cache(target.cache_dir);
   LayerEmitter emitter(*writer, cache, spec, events);
   BuildReport report;
   std::vector<std::string> new_diff_ids;

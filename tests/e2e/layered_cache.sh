@@ -115,6 +115,32 @@ assert_eq 15 "$CACHED" "warm stream: every layer's digests from the cache"
 cmp -s stream-cold.tar stream-warm.tar || fail "warm and cold streams differ"
 pass "warm and cold streams are the same bytes"
 
+# The default cache where HOME cannot be written (a Nix build sandbox has
+# HOME=/homeless-shelter): a note, no cache, and the image. An unusable --cache-dir given
+# explicitly is bad input: exit 2 before any output.
+mkdir -m 777 out-nosub
+as_user() { # command line, run as an unprivileged user (strata-nosub when we are root)
+  if [ "$(id -u)" -eq 0 ]; then
+    id strata-nosub >/dev/null 2>&1 || "$STRATA_SRC/tests/e2e/lib/make-users"
+    su strata-nosub -s /bin/sh -c "cd '$WORK' && $1"
+  else
+    sh -c "cd '$WORK' && $1"
+  fi
+}
+got=0
+as_user "HOME=/homeless-shelter XDG_CACHE_HOME= '$STRATA' layered spec.json -o out-nosub/img.tar" >nosub.out 2>nosub.err || got=$?
+assert_eq 0 "$got" "HOME not writable, no cache flag: the build still succeeds"
+grep -q "layer cache /homeless-shelter/.cache/strata cannot be used.*without the layer cache" nosub.err ||
+  fail "no note that the cache is off: $(cat nosub.err)"
+pass "HOME not writable: a note says the layer cache is off ($(head -1 nosub.err | cut -c1-90)...)"
+[ -s out-nosub/img.tar ] || fail "no image written"
+got=0
+as_user "'$STRATA' stream spec.json --cache-dir /homeless-shelter/cache" >nosub.tar 2>nosub.err || got=$?
+assert_eq 2 "$got" "an unusable --cache-dir: exit 2"
+grep -q "layer cache /homeless-shelter/cache cannot be used" nosub.err || fail "message: $(cat nosub.err)"
+[ ! -s nosub.tar ] || fail "stream wrote to stdout before failing on its cache dir"
+pass "an unusable --cache-dir: one message, nothing streamed: $(head -1 nosub.err)"
+
 # Scanning (no closureGraph) reads the closure to find references on every build: not in
 # file_bytes_read, which counts layer bytes; measured here with strace and reported.
 jq 'del(.closureGraph)' spec.json >spec-scan.json
