@@ -105,6 +105,30 @@ StorePlan plan_store(const Spec& spec) {
   return plan;
 }
 
+// A store path's content is its NAR, which has no hard links: a store optimised with
+// hard links (auto-optimise-store) must give the same layer as one that is not, so a
+// store layer writes every hard link as a regular file, as nixpkgs'
+// stream_layered_image.py does. Store layers map each path at its own name, so an
+// entry's host path is "/" + its layer path. Returns the file bytes it read.
+uint64_t visit_store_entries(const std::vector<TreeMapping>& mappings, const TreeOptions& options,
+                             const EntryVisitor& visit) {
+  uint64_t extra_bytes = 0;
+  TreeStats stats = walk_trees(mappings, options, [&](LayerEntry& e) {
+    if (e.type != EntryType::Hardlink) return visit(e);
+    std::string host = "/" + e.path;
+    Fd content = open_or_fail(host, O_RDONLY | O_NOFOLLOW);
+    struct stat st;
+    if (::fstat(content.get(), &st) < 0) fail_errno(fmt::format("cannot stat {}", host));
+    e.type = EntryType::File;
+    e.link_target.clear();
+    e.size = static_cast<uint64_t>(st.st_size);
+    e.content_fd = e.size > 0 ? content.get() : -1;
+    extra_bytes += e.size;
+    visit(e);
+  });
+  return stats.file_bytes + extra_bytes;
+}
+
 std::string layer_options(const Spec& spec, int64_t mtime) {
   return fmt::format("compression={} mtime={} owner={}:{}:{}:{} store={}", compression_name(spec.compression), mtime,
                      spec.owner.uid, spec.owner.gid, spec.owner.uname, spec.owner.gname, spec.store_dir);
@@ -248,7 +272,7 @@ BuildReport build_layered(const Spec& spec, const LayeredTarget& target, const B
     for (const auto& p : groups[i]) mappings.push_back({p, prefix + "/" + basename_of(p)});
     std::string key = cache.enabled() ? LayerCache::key(groups[i], cache_options) : "";
     LayerDescriptor d = emitter.emit(
-        [&](const EntryVisitor& visit) { bytes_read += walk_trees(mappings, options, visit).file_bytes; }, key);
+        [&](const EntryVisitor& visit) { bytes_read += visit_store_entries(mappings, options, visit); }, key);
     new_diff_ids.push_back(d.diff_id);
     report.layers.push_back({d, "store"});
   }

@@ -170,4 +170,25 @@ podman_ load -i streamed.tar >podman2.out 2>&1 || fail "podman load of the strea
 assert_eq "$(archive_diff_ids img.tar)" "$(podman_ image inspect layered/structure:v1 | jq -c '.[0].RootFS.Layers')" \
   "podman loads the streamed image with the same diff_ids"
 podman_ rmi -a -f >/dev/null 2>&1 || true
+
+# Hard links in the store, as auto-optimise-store makes them: a store path's content is
+# its NAR, which has no hard links, so the layers must not depend on them (nixpkgs'
+# stream_layered_image.py writes hard links as regular files). Within glibc (a layer of
+# its own) and across curl and libfoo (both in the shared tail).
+chmod u+w "${SP[glibc]}" "${SP[curl]}/share" "${SP[libfoo]}/share"
+ln "${SP[glibc]}/lib-big" "${SP[glibc]}/lib-big-again"
+printf 'shared bytes\n' >"${SP[curl]}/share/same"
+ln "${SP[curl]}/share/same" "${SP[libfoo]}/share/same"
+"$STRATA" layered spec.json --no-cache -o img-linked.tar -q
+for l in $(archive_layers img-linked.tar); do
+  archive_layer_verbose img-linked.tar "$l" | grep '^h' && fail "a hard link entry in layer $l"
+done
+pass "hard-linked store files are written as regular files"
+for f in "${SP[glibc]}/lib-big-again" "${SP[libfoo]}/share/same"; do
+  cp -p "$f" "$f.copy" && mv -f "$f.copy" "$f"
+done
+"$STRATA" layered spec.json --no-cache -o img-unlinked.tar -q
+cmp -s img-linked.tar img-unlinked.tar || fail "hard links in the store change the image"
+pass "the same store with and without hard links gives the same image"
+chmod a-w "${SP[glibc]}" "${SP[curl]}/share" "${SP[libfoo]}/share"
 finish
