@@ -104,8 +104,8 @@ stream() { # name
 total=$(file_bytes $(for n in "${closure[@]}"; do echo "${SP[$n]}"; done))
 stream stream-cold
 assert_eq $((2 * total)) "$STAT" "cold stream: each store file read twice (digest pass, then the bytes)"
-first_write=$(grep -nE '^[0-9]+ +writev?\(1<' stream-cold.strace | head -1 | cut -d: -f1)
-last_layer_read=$(grep -nF "<${SP[tool]}/" stream-cold.strace | head -1 | cut -d: -f1)
+first_write=$(awk '/^[0-9]+ +writev?\(1</ {print NR; exit}' stream-cold.strace)
+last_layer_read=$(awk -v p="<${SP[tool]}/" 'index($0, p) {print NR; exit}' stream-cold.strace)
 [ -n "$first_write" ] && [ -n "$last_layer_read" ] || fail "strace log lacks the stream's writes or the last layer's reads"
 [ "$first_write" -lt "$last_layer_read" ] || fail "stream wrote nothing before reading the last layer"
 pass "stream sends bytes (strace line $first_write) before it reads the last layer (line $last_layer_read)"

@@ -161,7 +161,7 @@ assert_eq "$(archive_diff_ids img-plain.tar)" "$(archive_diff_ids streamed.tar)"
 assert_eq "$(archive_diff_ids img.tar)" "$(archive_diff_ids streamed.tar)" "stream and the gzip image: same diff_ids"
 cmp -s img-plain.tar streamed.tar || fail "the stream differs from the layered --compress none archive"
 pass "the stream is byte for byte the layered --compress none archive"
-first=$(archive_layers streamed.tar | head -1)
+first=$(archive_layers streamed.tar | sed -n 1p)
 tar xOf streamed.tar "$first" >stream-layer0
 assert_eq "ustar" "$(dd if=stream-layer0 bs=1 skip=257 count=5 status=none)" "streamed layers are plain (uncompressed) tar"
 "$STRATA" stream spec.json --json 2>stream-report.json | tar tf - >/dev/null || fail "stream into a pipe failed"
