@@ -16,5 +16,6 @@ void add_unpack_command(CLI::App& app);
 void add_shadow_setup_command(CLI::App& app);
 void add_export_command(CLI::App& app);
 void add_layer_command(CLI::App& app);
+void add_run_command(CLI::App& app);
 
 } // namespace strata::cli

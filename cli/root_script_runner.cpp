@@ -9,7 +9,11 @@
 #include "ns/sys/temp.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <csignal>
 #include <dirent.h>
+#include <fcntl.h>
 #include <set>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -49,7 +53,19 @@ mount::IdMapping to_mount_map(const ns::IdMapPlan& plan) {
 } // namespace
 
 RootScriptReport SandboxRootScriptRunner::run(const RootScriptRequest& request) {
+  SandboxRunRequest command;
+  command.base = request.base;
+  command.upper = request.upper;
+  command.argv = {"/bin/sh", "-e", "-c", request.script};
+  command.env = request.env;
+  command.store_dir = request.store_dir;
+  command.what = request.what;
+  return run_command(command);
+}
+
+RootScriptReport SandboxRootScriptRunner::run_command(const SandboxRunRequest& request) {
   plan_ = ns::plan_id_maps(options_.id_mode);
+  sweep_stale_scratch_dirs();
   RootScriptReport report;
 
   mount::OverlaySpec overlay;
@@ -77,6 +93,9 @@ RootScriptReport SandboxRootScriptRunner::run(const RootScriptRequest& request) 
         report.bytes_unpacked += one.bytes_written;
       }
     }
+  }
+  for (const auto& dir : request.lower_dirs) overlay.lower.push_back(dir);
+  if (!overlay.lower.empty()) {
     // overlayfs wants the work dir on the upper dir's filesystem
     work = std::make_unique<TempDir>("strata-work", dirname_of(request.upper));
     overlay.work = work->path();
@@ -86,7 +105,7 @@ RootScriptReport SandboxRootScriptRunner::run(const RootScriptRequest& request) 
   config.id_mode = plan_->mode;
   config.network = options_.network;
   config.timeout = options_.timeout;
-  config.argv = {"/bin/sh", "-e", "-c", request.script};
+  config.argv = request.argv;
   config.env = ns::default_env();
   config.env.insert(config.env.end(), request.env.begin(), request.env.end());
   if (!request.store_dir.empty() && is_directory(request.store_dir))
@@ -107,6 +126,49 @@ RootScriptReport SandboxRootScriptRunner::run(const RootScriptRequest& request) 
   verbose(fmt::format("{}: id mode {}, root {}", request.what, report.id_mode, report.root));
   for (const auto& n : result.notes) verbose(n);
   return report;
+}
+
+void SandboxRootScriptRunner::sweep_stale_scratch_dirs() {
+  std::string parent = default_temp_parent();
+  std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(parent.c_str()), ::closedir);
+  if (!dir) return;
+  std::string lead = std::string(kScratchPrefix) + "-";
+  std::vector<std::string> stale;
+  while (const dirent* e = ::readdir(dir.get())) {
+    std::string_view name = e->d_name;
+    if (name.substr(0, lead.size()) != lead) continue;
+    std::string_view rest = name.substr(lead.size());
+    pid_t pid = 0;
+    auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), pid);
+    if (ec != std::errc() || pid <= 0 || end == rest.data() + rest.size() || (*end != '.' && *end != '-')) continue;
+    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue; // its strata is alive
+    struct stat st;
+    if (::fstatat(::dirfd(dir.get()), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (!S_ISDIR(st.st_mode) || st.st_uid != ::geteuid()) continue;
+    stale.push_back(parent + "/" + std::string(name));
+  }
+  for (const auto& path : stale) {
+    try {
+      remove(path);
+      verbose(fmt::format("removed {}, left by a strata that was killed", path));
+    } catch (const Error& e) {
+      verbose(fmt::format("cannot remove {}, left by a strata that was killed: {}", path, e.what()));
+    }
+  }
+}
+
+ScratchDir::ScratchDir(RootScriptRunner& runner)
+    : runner_(runner), dir_(fmt::format("{}-{}", kScratchPrefix, ::getpid())) {
+  ::chmod(dir_.path().c_str(), 0755);
+  make_dirs(upper(), 0755);
+  ::chmod(upper().c_str(), 0755); // the root dir of the sandbox, whatever the umask
+}
+
+ScratchDir::~ScratchDir() {
+  try {
+    runner_.remove(dir_.path());
+  } catch (...) {
+  }
 }
 
 void SandboxRootScriptRunner::walk_upper(const std::string& upper, int64_t mtime, const EntryVisitor& visit) {

@@ -1,17 +1,21 @@
 // Runs root scripts for the image builders: the base image's layers unpacked once each
 // (mount/layer_store.h) and stacked as overlay lower dirs under the new layer's upper dir,
 // the script run as root in the sandbox (ns/sandbox.h), and the upper dir read back as a
-// layer diff (mount/diff.h) with owners mapped back through the sandbox's id map.
+// layer diff (mount/diff.h) with owners mapped back through the sandbox's id map. The
+// same machinery runs any command for `strata run` (run_command).
 #pragma once
 #include "image/build/root_script.h"
 #include "mount/id_map.h"
 #include "mount/overlay.h"
 #include "ns/id_mode.h"
+#include "ns/sys/temp.h"
 
 #include <CLI/CLI.hpp>
 
 #include <chrono>
 #include <optional>
+#include <string>
+#include <vector>
 
 namespace strata::cli {
 
@@ -29,18 +33,61 @@ void add_sandbox_flags(CLI::App& cmd, SandboxOptions& options, std::string& id_m
 SandboxOptions parse_sandbox_flags(const std::string& id_mode, const std::string& overlay, const std::string& network,
                                    unsigned timeout, std::string layer_store_dir);
 
+// One command run as root in the sandbox, over a stack of directories: the base image's
+// layers (from the layer store, newest first), then `lower_dirs`, under `upper`.
+struct SandboxRunRequest {
+  const ImageSource* base = nullptr;
+  std::vector<std::string> lower_dirs; // below the base's layers, topmost first
+  // Receives every change. With nothing below it the overlay driver Auto (or Plain)
+  // binds it as the root itself.
+  std::string upper;
+  std::vector<std::string> argv;     // argv[0] looked up on the sandbox's PATH
+  std::vector<std::string> env;      // extra KEY=VALUE
+  std::string store_dir;             // bound read-only at the same path when it exists
+  std::string what = "command";      // names the run in messages
+};
+
+// Scratch dirs of runs (an upper dir and the overlay's work dir) are named
+// <temp parent>/<kScratchPrefix>-<pid>.XXXXXX; one left by a strata that was killed
+// (pid gone) is removed by the next run of the same user.
+inline constexpr const char* kScratchPrefix = "strata-rootscript";
+
 class SandboxRootScriptRunner : public RootScriptRunner {
 public:
   explicit SandboxRootScriptRunner(SandboxOptions options) : options_(std::move(options)) {}
 
+  // Runs request.script as `/bin/sh -e -c SCRIPT` (run_command).
   RootScriptReport run(const RootScriptRequest& request) override;
+  // Runs a command; a non-zero exit status is reported, not thrown.
+  RootScriptReport run_command(const SandboxRunRequest& request);
   void walk_upper(const std::string& upper, int64_t mtime, const EntryVisitor& visit) override;
   void remove(const std::string& dir) override;
 
+  const SandboxOptions& options() const { return options_; }
+
 private:
+  void sweep_stale_scratch_dirs();
+
   SandboxOptions options_;
   std::optional<ns::IdMapPlan> plan_;
   std::vector<std::string> created_paths_;
+};
+
+// A scratch dir (see kScratchPrefix) holding the upper dir of one run, removed through
+// the runner: the command may have left files owned by ids only the sandbox can remove.
+class ScratchDir {
+public:
+  explicit ScratchDir(RootScriptRunner& runner);
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  ~ScratchDir();
+
+  const std::string& path() const { return dir_.path(); }
+  std::string upper() const { return dir_.path() + "/upper"; }
+
+private:
+  RootScriptRunner& runner_;
+  TempDir dir_; // removes whatever the runner could not
 };
 
 } // namespace strata::cli

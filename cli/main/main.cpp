@@ -1,10 +1,13 @@
 #include "cli/commands.h"
 #include "ns/sys/error.h"
 
+#include <clocale>
 #include <cstdio>
 #include <exception>
 
 int main(int argc, char** argv) {
+  // libarchive converts names through the locale: make it UTF-8, whatever the caller's.
+  if (!std::setlocale(LC_CTYPE, "C.UTF-8")) std::setlocale(LC_CTYPE, "C");
   CLI::App app{"strata: build Docker and OCI images without root, a VM or a daemon", "strata"};
   app.set_version_flag("--version", "strata 0.1.0");
   app.require_subcommand(1);
@@ -21,6 +24,7 @@ int main(int argc, char** argv) {
   strata::cli::add_shadow_setup_command(app);
   strata::cli::add_export_command(app);
   strata::cli::add_layer_command(app);
+  strata::cli::add_run_command(app);
 
   try {
     app.parse(argc, argv);

@@ -133,12 +133,18 @@ private:
   size_t next_ = 0;
 };
 
-// The upper dir of a root script: made by us, removed by the runner (the script may have
-// left files owned by ids only the sandbox can remove).
+// The upper dir of a root script, in a scratch dir made by us (the overlay's work dir goes
+// beside the upper dir) and removed by the runner (the script may have left files owned by
+// ids only the sandbox can remove). The scratch dir is named strata-rootscript-<pid>.XXXXXX,
+// as cli/root_script_runner.h's kScratchPrefix says, so that the runner of a later build
+// removes it when a kill left it behind.
 class ScriptDir {
 public:
-  explicit ScriptDir(RootScriptRunner& runner) : runner_(runner), dir_("strata-upper") {
+  explicit ScriptDir(RootScriptRunner& runner)
+      : runner_(runner), dir_(fmt::format("strata-rootscript-{}", ::getpid())), upper_(dir_.path() + "/upper") {
     ::chmod(dir_.path().c_str(), 0755);
+    make_dirs(upper_, 0755);
+    ::chmod(upper_.c_str(), 0755);
   }
   ~ScriptDir() {
     try {
@@ -146,11 +152,12 @@ public:
     } catch (...) {
     }
   }
-  const std::string& path() const { return dir_.path(); }
+  const std::string& path() const { return upper_; }
 
 private:
   RootScriptRunner& runner_;
   TempDir dir_; // removes whatever the runner could not
+  std::string upper_;
 };
 
 } // namespace
