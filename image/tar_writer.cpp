@@ -39,6 +39,8 @@ mode_t file_type_bits(EntryType type) {
 TarWriter::TarWriter(ByteSink& out) : out_(out), archive_(archive_write_new()) {
   if (!archive_) throw std::bad_alloc();
   archive_write_set_format_pax_restricted(archive_);
+  // Names are converted through the C.UTF-8 locale main() sets, never the caller's: PAX
+  // records carry non-ASCII names as UTF-8.
   // Unblocked: each header and data chunk goes straight to the sink.
   archive_write_set_bytes_per_block(archive_, 0);
   if (archive_write_open2(archive_, &out_, nullptr, write_callback, nullptr, nullptr) != ARCHIVE_OK)

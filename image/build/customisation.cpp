@@ -44,7 +44,8 @@ void join_into(const std::string& from, const std::string& to) {
     bool exists = ::lstat(dst.c_str(), &existing) == 0;
     if (S_ISDIR(st.st_mode)) {
       if (!exists) {
-        if (::mkdir(dst.c_str(), 0755) < 0) fail_errno(fmt::format("cannot create {}", dst));
+        if (::mkdir(dst.c_str(), 0755) < 0 || ::chmod(dst.c_str(), 0755) < 0) // whatever the umask
+          fail_errno(fmt::format("cannot create {}", dst));
       } else if (!S_ISDIR(existing.st_mode)) {
         continue; // the first content wins
       }

@@ -16,6 +16,7 @@ chmod 4755 "$root/data/script.sh"
 chmod 700 "$root/data/sub"
 long=$(printf 'n%.0s' $(seq 1 150))
 printf 'long\n' >"$root/data/$long"
+printf 'utf8\n' >"$root/data/héllo wörld ☃"
 cat >spec.json <<JSON
 {"name": "E2E/Clients", "tag": "v1", "copyToRoot": "root",
  "config": {"Cmd": ["/bin/sh", "-c", "echo hi"], "Env": ["A=1", "B=2"], "WorkingDir": "/data"},
@@ -54,6 +55,7 @@ assert_eq "../data/hello.txt" "$(readlink "$rf/data/sub/link")" "relative symlin
 assert_eq "4755" "$(stat -c %a "$rf/data/script.sh")" "setuid mode kept"
 assert_eq "700" "$(stat -c %a "$rf/data/sub")" "directory mode kept"
 assert_eq "long" "$(cat "$rf/data/$long")" "a 150-character name (PAX) survives"
+assert_eq "utf8" "$(cat "$rf/data/héllo wörld ☃")" "a UTF-8 name with spaces survives"
 [ -d "$rf/empty" ] || fail "empty dir missing"
 [ -d "$rf/nix/store" ] || fail "/nix/store missing"
 pass "empty dirs and /nix/store present"
