@@ -139,7 +139,7 @@ for user in $(sandbox_users); do
 
   # kill -9 of strata while the script sleeps.
   in_dir "$SB" build "$d/sleep.json" -o "$d/out/sleep.tar" --layer-store "$d/store" 2>/dev/null &
-  check "$user: the sleeping script started" wait_for 30 bash -c 'ls "$1"/strata-rootscript-*/upper/started' _ "$d/tmp" &>/dev/null
+  check "$user: the sleeping script started" wait_for 30 bash -c 'ls "$1"/strata-rootscript-*/upper/started >/dev/null 2>&1' _ "$d/tmp"
   strata_pid=$(pgrep -u "$user" -o -f "^$SB build $d/sleep.json" || true)
   check "$user: found strata's pid" [ -n "$strata_pid" ]
   kill -9 "$strata_pid"
