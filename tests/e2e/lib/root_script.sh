@@ -8,7 +8,8 @@
 #   expected_mode USER      the id mode strata picks for USER: root, subuid or single
 #   leftovers DIR           what a run left: files in DIR (the run's TMPDIR) and host
 #                           mounts whose path names DIR; prints nothing when clean
-#   layer_listing TAR.GZ    `tar tvzf` of a layer, one "MODE UID/GID NAME[ -> TARGET]" a line
+#   layer_listing TAR       `tar tvf` of a layer (plain or gzip), one "MODE UID/GID NAME[ -> TARGET]"
+#                           a line
 set -euo pipefail
 
 make_base_tree() {
@@ -70,5 +71,5 @@ leftovers() {
 }
 
 layer_listing() {
-  tar tvzf "$1" --numeric-owner | awk '{ line = $1 " " $2; for (i = 6; i <= NF; i++) line = line " " $i; print line }'
+  tar tvf "$1" --numeric-owner | awk '{ line = $1 " " $2; for (i = 6; i <= NF; i++) line = line " " $i; print line }'
 }
