@@ -114,14 +114,20 @@ RootScriptReport SandboxRootScriptRunner::run_command(const SandboxRunRequest& r
   if (plan_->mode == ns::IdMode::Fuse) driver = mount::OverlayDriver::Fuse;
   if (overlay.lower.empty() && driver == mount::OverlayDriver::Auto) driver = mount::OverlayDriver::Plain;
   const ImageSource* base = request.base;
-  config.prepare_root = [overlay, driver, store, to_unpack, base](const std::string& root) {
-    for (size_t i : to_unpack) store->ensure(*base, i);
-    return "overlay:" + std::string(mount::overlay_driver_name(mount::mount_overlay(overlay, root, driver)));
-  };
+  if (driver == mount::OverlayDriver::Plain && overlay.lower.empty()) {
+    // Nothing to stack: the upper dir is the sandbox's root as it is (no run dir, no
+    // extra bind mount: the cheapest start).
+    config.rootfs = request.upper;
+  } else {
+    config.prepare_root = [overlay, driver, store, to_unpack, base](const std::string& root) {
+      for (size_t i : to_unpack) store->ensure(*base, i);
+      return "overlay:" + std::string(mount::overlay_driver_name(mount::mount_overlay(overlay, root, driver)));
+    };
+  }
   ns::SandboxResult result = ns::run_sandbox(config);
   report.exit_status = result.exit_status;
   report.id_mode = std::string(ns::id_mode_name(result.mode_used));
-  report.root = result.root_label;
+  report.root = config.rootfs.empty() ? result.root_label : "overlay:plain";
   created_paths_ = result.created_paths;
   verbose(fmt::format("{}: id mode {}, root {}", request.what, report.id_mode, report.root));
   for (const auto& n : result.notes) verbose(n);
