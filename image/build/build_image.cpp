@@ -5,6 +5,7 @@
 #include "image/build/store_closure.h"
 #include "image/image_config.h"
 #include "image/nix/seed.h"
+#include "image/shadow.h"
 #include "image/image_reader.h"
 #include "image/image_writer.h"
 #include "image/tree_source.h"
@@ -192,12 +193,14 @@ BuildReport build_image(const Spec& spec, const BuildTarget& target, const Build
   if (!spec.run_as_root.empty()) {
     upper = std::make_unique<ScriptDir>(*runner);
     for (const auto& m : contents) copy_into(m.host_path, upper->path());
+    if (spec.shadow_setup) shadow_setup(upper->path());
     step("running runAsRoot");
     RootScriptRequest request;
     request.base = base.get();
     request.upper = upper->path();
     request.script = spec.run_as_root;
     request.store_dir = spec.store_dir;
+    request.env.push_back("shadowSetup=" + shadow_setup_script()); // as dockerTools gives runAsRoot
     report.root_script = runner->run(request);
     if (report.root_script->exit_status != 0) fail_root_script(*report.root_script, "runAsRoot");
     if (!spec.extra_commands.empty()) {
@@ -210,13 +213,16 @@ BuildReport build_image(const Spec& spec, const BuildTarget& target, const Build
       diff.back().content_fd = -1;
     });
     script_diff = std::make_unique<DiffMerger>(upper->path(), std::move(diff));
-  } else if (!spec.extra_commands.empty()) {
-    // extraCommands needs a writable copy of the contents to run in.
+  } else if (!spec.extra_commands.empty() || spec.shadow_setup) {
+    // extraCommands and shadowSetup need a writable copy of the contents.
     staging = std::make_unique<TempDir>("strata-layer");
     ::chmod(staging->path().c_str(), 0755);
     for (const auto& m : contents) copy_into(m.host_path, staging->path());
-    step("running extraCommands");
-    run_script_in(spec.extra_commands, staging->path(), "extraCommands");
+    if (spec.shadow_setup) shadow_setup(staging->path());
+    if (!spec.extra_commands.empty()) {
+      step("running extraCommands");
+      run_script_in(spec.extra_commands, staging->path(), "extraCommands");
+    }
     mappings.push_back({staging->path(), ""});
   } else {
     mappings = contents;

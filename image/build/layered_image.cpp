@@ -10,6 +10,7 @@
 #include "image/image_reader.h"
 #include "image/image_writer.h"
 #include "image/nix/seed.h"
+#include "image/shadow.h"
 #include "image/tree_source.h"
 #include "ns/sys/error.h"
 #include "ns/sys/file.h"
@@ -216,6 +217,7 @@ BuildReport build_layered(const Spec& spec, const LayeredTarget& target, const B
   TempDir staging("strata-custom");
   ::chmod(staging.path().c_str(), 0755);
   lay_out_customisation(spec.copy_to_root, spec.store_dir, staging.path());
+  if (spec.shadow_setup) shadow_setup(staging.path());
   if (!spec.extra_commands.empty()) {
     step("running extraCommands");
     run_script_in(spec.extra_commands, staging.path(), "extraCommands");

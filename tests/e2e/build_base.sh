@@ -102,4 +102,12 @@ PY
 "$STRATA" build --name rep --from-image rep.tar --copy-to-root add -o rep-out.tar -q
 assert_eq "3" "$(layers_of rep-out.tar | jq length)" "a repeated base layer is listed twice"
 skopeo copy -q docker-archive:rep-out.tar oci:rep-oci:1 && pass "skopeo copies the image with a repeated layer"
+
+# 5. shadowSetup: the seed's account files, only where the base lacks them.
+mkdir -p shadow-root/etc && echo 'root:x:0:0:mine:/root:/bin/sh' >shadow-root/etc/passwd
+"$STRATA" build --name sh --copy-to-root shadow-root -o sh-base.tar -q
+echo '{"name": "sh2", "fromImage": "sh-base.tar", "shadowSetup": true}' >shadow.json
+"$STRATA" build shadow.json -o sh.tar -q
+assert_eq "$(printf 'etc/gshadow\netc/login.defs\netc/pam.d/\netc/pam.d/other\netc/shadow\netc/group' | sort)" \
+  "$(new_layer_files sh.tar | grep '^etc/' | sort)" "shadowSetup adds the missing account files, keeps the base's passwd"
 finish
