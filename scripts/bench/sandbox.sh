@@ -1,46 +1,118 @@
 #!/usr/bin/env bash
-# Sandbox start-up cost. Part 1: /bin/true in an unpacked busybox rootfs, run by
-#   strata sandbox-exec (later: strata run)
-#   unshare -Urmpf --mount-proc chroot ROOT   (the floor: no net ns, no /dev, no seccomp)
+# Benchmark (not a test) of the sandbox, two parts in one run; prints medians and ratios
+# against the peers run in the same invocation, and the targets of issue 4.
+#
+# Part 1, start-up: /bin/true in an unpacked busybox rootfs, run by
+#   strata run --overlay plain ROOT        (the rootfs as the root, as the peers use it)
+#   unshare -Urmpf --mount-proc chroot ROOT (the floor: no net ns, no /dev, no seccomp)
 #   bwrap --unshare-all --bind ROOT / --proc /proc --dev /dev
-# with hyperfine in one invocation; prints medians and ratios to the floor.
-# Targets: strata <= 1.5x the unshare floor, and faster than bwrap.
-# Env: STRATA (default build/strata), RUNS (default 300).
+# with hyperfine; for information also `strata sandbox-exec --rootfs ROOT` and
+# `strata run IMAGE` (an overlay over the image's cached layer and a fresh upper dir).
+# Targets: strata run <= 1.5x the unshare floor, and faster than bwrap.
+#
+# Part 2, a full runAsRoot build on a cached base: a busybox base image, a script that
+# adds a user and writes a few files, as
+#   strata build SPEC (runAsRoot, fromImage; the base's layer already in the layer store)
+#   buildah from BASE / buildah run --isolation chroot / buildah commit (storage driver
+#   vfs, a private root under the temp dir; the base pulled into it before timing)
+# in an interleaved loop (each round runs both, so a drifting machine load weighs on both
+# alike); wall-clock medians and CPU time. Target: strata >= 20x faster than buildah.
+#
+# Env: STRATA (the binary; default: built with scripts/build), RUNS (part 1, default 300),
+# RUNS2 (part 2, default 10), TMPDIR. Exits non-zero only when something fails to run.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
-strata=${STRATA:-$src/build/strata}
-runs=${RUNS:-300}
-for tool in hyperfine unshare bwrap busybox; do
-  command -v "$tool" >/dev/null || { echo "sandbox bench: $tool is not installed (scripts/setup)" >&2; exit 1; }
+bench_work=$(mktemp -d)
+work=$bench_work
+export BUILDAH_ISOLATION=chroot
+buildah_cmd=(buildah --root "$work/buildah/root" --runroot "$work/buildah/run" --storage-driver vfs)
+cleanup() {
+  "${buildah_cmd[@]}" rm -a >/dev/null 2>&1 || true
+  "${buildah_cmd[@]}" rmi -a -f >/dev/null 2>&1 || true
+  chmod -R u+rwX "$work" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+source "$src/scripts/bench/lib/bench.sh"
+source "$src/tests/e2e/lib/root_script.sh" # make_base_tree
+for tool in hyperfine unshare bwrap busybox buildah python3; do
+  bench_need "$tool" "$tool"
 done
-[ -x "$strata" ] || { echo "sandbox bench: no strata binary at $strata (scripts/build strata)" >&2; exit 1; }
+strata=$(bench_strata "$src")
+runs=${RUNS:-300}
+runs2=${RUNS2:-10}
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# ---- part 1: start-up ---------------------------------------------------------------
 root="$work/root"
 mkdir -p "$root/bin" "$root/dev" "$root/proc" "$root/sys" "$root/tmp"
 cp /bin/busybox "$root/bin/busybox"
 (cd "$root/bin" && for a in $(./busybox --list); do [ -e "$a" ] || ln -s busybox "$a"; done)
+printf '{"name": "true", "tag": "v1", "copyToRoot": ["%s"]}\n' "$root" >"$work/true.json"
+"$strata" build "$work/true.json" -o "$work/true.tar" -q
+store="$work/store"
 
-"$strata" sandbox-exec --rootfs "$root" -- /bin/true  # fails loudly before timing anything
-mode=$("$strata" sandbox-exec --json --rootfs "$root" -- /bin/true | sed -n 's/.*"id_mode":"\([a-z]*\)".*/\1/p')
+"$strata" run --overlay plain "$root" -- /bin/true # fails loudly before timing anything
+"$strata" run --layer-store "$store" "$work/true.tar" -- /bin/true # and caches the layer
+mode=$("$strata" run --json --overlay plain "$root" -- /bin/true | sed -n 's/.*"id_mode":"\([a-z]*\)".*/\1/p')
 
 hyperfine -N --warmup 20 --runs "$runs" --export-json "$work/result.json" \
-  -n strata "$strata sandbox-exec --rootfs $root -- /bin/true" \
+  -n "strata run" "$strata run --overlay plain $root -- /bin/true" \
   -n unshare "unshare -Urmpf --mount-proc chroot $root /bin/true" \
-  -n bwrap "bwrap --unshare-all --bind $root / --proc /proc --dev /dev /bin/true" >/dev/null
+  -n bwrap "bwrap --unshare-all --bind $root / --proc /proc --dev /dev /bin/true" \
+  -n "sandbox-exec" "$strata sandbox-exec --rootfs $root -- /bin/true" \
+  -n "run IMAGE" "$strata run --layer-store $store $work/true.tar -- /bin/true" >/dev/null
 
-/usr/bin/python3 - "$work/result.json" "$mode" <<'PY'
+python3 - "$work/result.json" "$mode" <<'PY'
 import json, statistics, sys
 results = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
 median = {name: statistics.median(r["times"]) * 1000 for name, r in results.items()}
 low = {name: min(r["times"]) * 1000 for name, r in results.items()}
 floor = median["unshare"]
-print(f"sandbox start-up, /bin/true in a busybox rootfs (strata id mode: {sys.argv[2]})")
-print(f"{'':10} {'median ms':>10} {'min ms':>8} {'x floor':>8}")
-for name in ("strata", "unshare", "bwrap"):
-    print(f"{name:10} {median[name]:10.2f} {low[name]:8.2f} {median[name] / floor:8.2f}")
-ratio, vs_bwrap = median["strata"] / floor, median["strata"] / median["bwrap"]
-print(f"strata / unshare floor = {ratio:.2f} (target <= 1.5): {'met' if ratio <= 1.5 else 'NOT met'}")
-print(f"strata / bwrap = {vs_bwrap:.2f} (target < 1): {'met' if vs_bwrap < 1 else 'NOT met'}")
+print(f"part 1: sandbox start-up, /bin/true in a busybox rootfs (strata id mode: {sys.argv[2]})")
+print(f"  {'':26} {'median ms':>10} {'min ms':>8} {'x floor':>8}")
+rows = [("strata run", "strata run --overlay plain"), ("unshare", "unshare -Urmpf chroot"), ("bwrap", "bwrap"),
+        ("sandbox-exec", "(strata sandbox-exec)"), ("run IMAGE", "(strata run IMAGE: overlay)")]
+for name, label in rows:
+    print(f"  {label:26} {median[name]:10.2f} {low[name]:8.2f} {median[name] / floor:8.2f}")
+ratio, vs_bwrap = median["strata run"] / floor, median["strata run"] / median["bwrap"]
+print(f"  strata run / unshare floor = {ratio:.2f} (target <= 1.5): {'met' if ratio <= 1.5 else 'NOT met'}")
+print(f"  strata run / bwrap = {vs_bwrap:.2f} (target < 1): {'met' if vs_bwrap < 1 else 'NOT met'}")
 PY
+
+# ---- part 2: a runAsRoot build on a cached base ----------------------------------------
+script='adduser -D -u 1000 app
+mkdir -p /srv/app/data
+echo "listen 8080" >/srv/app/config
+echo "hello" >/srv/app/data/greeting
+ln -s /srv/app/config /etc/app.conf
+chown -R 1000:1000 /srv/app
+chmod 750 /srv/app'
+make_base_tree "$work/base-tree"
+printf '{"name": "base", "tag": "v1", "copyToRoot": ["%s"]}\n' "$work/base-tree" >"$work/base.json"
+"$strata" build "$work/base.json" -o "$work/base.tar" -q
+python3 -c 'import json, sys; print(json.dumps({"name": "app", "tag": "v1", "fromImage": sys.argv[1], "runAsRoot": sys.argv[2]}))' \
+  "$work/base.tar" "$script" >"$work/app.json"
+printf '%s\n' "$script" >"$work/script.sh"
+"${buildah_cmd[@]}" pull -q "docker-archive:$work/base.tar" >/dev/null # outside the timed part
+"$strata" build "$work/app.json" -o "$work/app.tar" --layer-store "$store" -q # the base's layer cached
+
+bench_add strata "rm -f '$work/app.tar'" \
+  "'$strata' build '$work/app.json' -o '$work/app.tar' --layer-store '$store' -q"
+bench_add buildah "${buildah_cmd[*]} rm -a; ${buildah_cmd[*]} rmi -f localhost/app:v1 || true" \
+  "c=\$(${buildah_cmd[*]} from -q localhost/base:v1) &&
+   ${buildah_cmd[*]} run --isolation chroot \"\$c\" -- /bin/sh -e -c \"\$(cat '$work/script.sh')\" &&
+   ${buildah_cmd[*]} commit -q \"\$c\" localhost/app:v1"
+bench_rounds "$runs2"
+
+read -r s_med s_min s_max s_cpu < <(bench_summary strata)
+read -r b_med b_min b_max b_cpu < <(bench_summary buildah)
+speedup=$(bench_calc "int($b_med / $s_med * 10 + 0.5) / 10")
+echo "part 2: runAsRoot build on a cached busybox base ($runs2 interleaved rounds)"
+printf '  %-46s %10s %8s %8s %8s\n' "" "median s" "min s" "max s" "cpu s"
+printf '  %-46s %10s %8s %8s %8s\n' "strata build (runAsRoot, cached base)" "$s_med" "$s_min" "$s_max" "$s_cpu"
+printf '  %-46s %10s %8s %8s %8s\n' "buildah from + run --isolation chroot + commit" "$b_med" "$b_min" "$b_max" "$b_cpu"
+met=$(awk -v r="$speedup" 'BEGIN { print (r >= 20) ? "met" : "NOT met" }')
+echo "  buildah / strata = ${speedup}x wall-clock (target >= 20x): $met"
+echo "  buildah / strata = $(bench_calc "$b_cpu / ($s_cpu > 0 ? $s_cpu : 0.01)")x CPU time (user + system, 10 ms resolution)"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
