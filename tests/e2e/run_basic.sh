@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # strata run IMAGE-or-ROOTFS -- CMD…, as root, strata-sub (subuid range) and strata-nosub:
-#  - the command's exit status is strata's (5, 0, 143 for SIGTERM); its argv arrives
-#    intact; it runs as uid 0 in the image's rootfs; --json names the id mode;
+#  - the command's exit status is strata's (5, 0, 143 for SIGTERM, 127); its argv
+#    arrives intact; it runs as uid 0 in the image's rootfs (docker-archive or OCI dir);
+#    --json names the id mode; --timeout stops it (exit 1);
 #  - an image is not changed by a run (each run gets a fresh upper dir);
 #  - --layer-out DIR: layer.tar holds exactly the change (owners, setuid, .wh., opaque
 #    dir, symlink), the same bytes for every user; json's checksum is the tarsum of
@@ -22,6 +23,7 @@ umask 022
 make_base_tree "$WORK/base-tree"
 echo '{"name": "base", "tag": "v1", "copyToRoot": ["base-tree"]}' >"$WORK/base.json"
 "$SB" build "$WORK/base.json" -o "$WORK/base.tar" -q
+"$SB" build "$WORK/base.json" --format oci-dir -o "$WORK/base.oci" -q
 IMAGE="$WORK/base.tar"
 
 CHANGE='adduser -D -u 1000 app
@@ -83,6 +85,11 @@ for user in $(sandbox_users); do
   check "$user: the command's stdout comes first" [ "$(head -n1 "$d/json.out")" = from-the-command ]
   check "$user: --json reports exit status 4 and id mode $mode" \
     [ "$(tail -n1 "$d/json.out" | jq -r '"\(.exit_status) \(.id_mode)"')" = "4 $mode" ]
+  check "$user: an OCI dir is run as an image (not as a rootfs dir)" \
+    [ "$(status_of "$WORK/base.oci" -- /bin/sh -c 'test -e /opt/keep && test ! -e /oci-layout')" = 0 ]
+  check "$user: --timeout 1 stops a command that sleeps: exit 1" \
+    [ "$(status_of "$IMAGE" --timeout 1 -- /bin/sleep 30)" = 1 ]
+  check "$user: ... saying so" grep -q "timed out after 1 s" "$d/out.stderr"
   run_as "$IMAGE" -- /bin/sh -c 'touch /marker; rm /opt/keep'
   check "$user: a run does not change the image (a fresh upper dir each run)" \
     [ "$(status_of "$IMAGE" -- /bin/sh -c 'test ! -e /marker && test -e /opt/keep')" = 0 ]
