@@ -6,7 +6,7 @@
 #   strata run --overlay plain ROOT        (the rootfs as the root, as the peers use it)
 #   unshare -Urmpf --mount-proc chroot ROOT (the floor: no net ns, no /dev, no seccomp)
 #   bwrap --unshare-all --bind ROOT / --proc /proc --dev /dev
-# with hyperfine; for information also `strata sandbox-exec --rootfs ROOT` and
+# timed in an interleaved loop; for information also `strata sandbox-exec --rootfs ROOT` and
 # `strata run IMAGE` (an overlay over the image's cached layer and a fresh upper dir).
 # Targets: strata run <= 1.5x the unshare floor, and faster than bwrap.
 #
@@ -35,7 +35,7 @@ cleanup() {
 trap cleanup EXIT
 source "$src/scripts/bench/lib/bench.sh"
 source "$src/tests/e2e/lib/root_script.sh" # make_base_tree
-for tool in hyperfine unshare bwrap busybox buildah python3; do
+for tool in unshare bwrap busybox buildah python3; do
   bench_need "$tool" "$tool"
 done
 strata=$(bench_strata "$src")
@@ -56,26 +56,47 @@ store="$work/store"
 "$strata" run --layer-store "$store" "$work/true.tar" -- /bin/true # and caches the layer
 mode=$("$strata" run --json --overlay plain "$root" -- /bin/true | sed -n 's/.*"id_mode":"\([a-z]*\)".*/\1/p')
 
-hyperfine -N --warmup 20 --runs "$runs" --export-json "$work/result.json" \
-  -n "strata run" "$strata run --overlay plain $root -- /bin/true" \
-  -n unshare "unshare -Urmpf --mount-proc chroot $root /bin/true" \
-  -n bwrap "bwrap --unshare-all --bind $root / --proc /proc --dev /dev /bin/true" \
-  -n "sandbox-exec" "$strata sandbox-exec --rootfs $root -- /bin/true" \
-  -n "run IMAGE" "$strata run --layer-store $store $work/true.tar -- /bin/true" >/dev/null
-
-python3 - "$work/result.json" "$mode" <<'PY'
-import json, statistics, sys
-results = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
-median = {name: statistics.median(r["times"]) * 1000 for name, r in results.items()}
-low = {name: min(r["times"]) * 1000 for name, r in results.items()}
-floor = median["unshare"]
-print(f"part 1: sandbox start-up, /bin/true in a busybox rootfs (strata id mode: {sys.argv[2]})")
-print(f"  {'':26} {'median ms':>10} {'min ms':>8} {'x floor':>8}")
-rows = [("strata run", "strata run --overlay plain"), ("unshare", "unshare -Urmpf chroot"), ("bwrap", "bwrap"),
-        ("sandbox-exec", "(strata sandbox-exec)"), ("run IMAGE", "(strata run IMAGE: overlay)")]
-for name, label in rows:
-    print(f"  {label:26} {median[name]:10.2f} {low[name]:8.2f} {median[name] / floor:8.2f}")
-ratio, vs_bwrap = median["strata run"] / floor, median["strata run"] / median["bwrap"]
+# Interleaved: every round runs each command once, starting one further along each
+# round, so a drifting machine load weighs on all alike (a shared machine's load drifts
+# within seconds: timing one command after another, as hyperfine does, blurs the ratios).
+python3 - "$runs" "$mode" "$strata" "$root" "$store" "$work/true.tar" <<'PY'
+import os, statistics, sys, time
+runs, mode, strata, root, store, image = int(sys.argv[1]), sys.argv[2], *sys.argv[3:]
+commands = [
+    ("strata run --overlay plain", [strata, "run", "--overlay", "plain", root, "--", "/bin/true"]),
+    ("unshare -Urmpf chroot", ["unshare", "-Urmpf", "--mount-proc", "chroot", root, "/bin/true"]),
+    ("bwrap", ["bwrap", "--unshare-all", "--bind", root, "/", "--proc", "/proc", "--dev", "/dev", "/bin/true"]),
+    ("(strata sandbox-exec)", [strata, "sandbox-exec", "--rootfs", root, "--", "/bin/true"]),
+    ("(strata run IMAGE: overlay)", [strata, "run", "--layer-store", store, image, "--", "/bin/true"]),
+]
+null = os.open(os.devnull, os.O_WRONLY)
+def once(argv):
+    path = argv[0] if "/" in argv[0] else next(
+        os.path.join(d, argv[0]) for d in os.environ["PATH"].split(":") if os.access(os.path.join(d, argv[0]), os.X_OK))
+    t0 = time.perf_counter()
+    pid = os.posix_spawn(path, argv, os.environ, file_actions=[(os.POSIX_SPAWN_DUP2, null, 1)])
+    _, status = os.waitpid(pid, 0)
+    t1 = time.perf_counter()
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"sandbox bench: {' '.join(argv)} failed")
+    return (t1 - t0) * 1000
+times = {name: [] for name, _ in commands}
+for _ in range(20):  # warm-up
+    for name, argv in commands:
+        once(argv)
+for r in range(runs):
+    for i in range(len(commands)):
+        name, argv = commands[(r + i) % len(commands)]
+        times[name].append(once(argv))
+median = {name: statistics.median(t) for name, t in times.items()}
+low = {name: min(t) for name, t in times.items()}
+floor = median["unshare -Urmpf chroot"]
+print(f"part 1: sandbox start-up, /bin/true in a busybox rootfs, {runs} interleaved rounds (strata id mode: {mode})")
+print(f"  {'':28} {'median ms':>10} {'min ms':>8} {'x floor':>8}")
+for name, _ in commands:
+    print(f"  {name:28} {median[name]:10.2f} {low[name]:8.2f} {median[name] / floor:8.2f}")
+strata_run = median["strata run --overlay plain"]
+ratio, vs_bwrap = strata_run / floor, strata_run / median["bwrap"]
 print(f"  strata run / unshare floor = {ratio:.2f} (target <= 1.5): {'met' if ratio <= 1.5 else 'NOT met'}")
 print(f"  strata run / bwrap = {vs_bwrap:.2f} (target < 1): {'met' if vs_bwrap < 1 else 'NOT met'}")
 PY
