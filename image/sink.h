@@ -46,6 +46,24 @@ private:
   uint64_t size_ = 0;
 };
 
+// Writes every byte to two sinks.
+class TeeSink : public ByteSink {
+public:
+  TeeSink(ByteSink& a, ByteSink& b) : a_(a), b_(b) {}
+  void write(const void* data, size_t size) override {
+    a_.write(data, size);
+    b_.write(data, size);
+  }
+  void finish() override {
+    a_.finish();
+    b_.finish();
+  }
+
+private:
+  ByteSink& a_;
+  ByteSink& b_;
+};
+
 // Discards bytes (for hashing only).
 class NullSink : public ByteSink {
 public:

@@ -2,6 +2,7 @@
 
 #include "image/build/base_paths.h"
 #include "image/build/customisation.h"
+#include "image/build/layer_sources.h"
 #include "image/build/store_closure.h"
 #include "image/image_config.h"
 #include "image/nix/seed.h"
@@ -51,18 +52,7 @@ json BuildReport::to_json() const {
 
 namespace {
 
-// A copyToRoot entry: a directory's contents merge into the root; anything else lands
-// at the root under its own name.
-TreeMapping contents_mapping(const std::string& path) {
-  char* real = ::realpath(path.c_str(), nullptr);
-  if (!real) fail_input("copyToRoot path {} cannot be resolved", path);
-  std::string resolved = real;
-  std::free(real);
-  if (is_directory(resolved)) return {resolved, ""};
-  return {resolved, basename_of(path)};
-}
 
-std::string store_layer_prefix(const std::string& store_dir) { return store_dir.substr(1); }
 
 } // namespace
 
@@ -176,23 +166,19 @@ BuildReport build_image(const Spec& spec, const BuildTarget& target, const Build
     base = ImageSource::open(spec.from_image, {spec.from_image_name, spec.from_image_tag});
   }
 
-  std::vector<TreeMapping> contents;
-  for (const auto& path : spec.copy_to_root) contents.push_back(contents_mapping(path));
-  ContentsClosure closure = contents_store_closure(spec);
-  std::vector<std::string> store_paths = spec.include_store_paths ? closure.paths() : std::vector<std::string>{};
   std::string created = resolve_created(spec.created);
+  LayerSources sources = plan_layer_sources(spec, spec.run_as_root.empty(), step);
 
   // runAsRoot (mkRootLayer): copyToRoot goes into the new layer first, the script runs as
-  // root over the base's layers, extraCommands after it; the layer is what changed.
+  // root over the base's layers, extraCommands after it; the layer is what changed, with
+  // the store closure merged in.
   std::unique_ptr<ScriptDir> upper;
   std::unique_ptr<DiffMerger> script_diff;
   BuildReport report;
   int64_t mtime = layer_mtime(spec);
-  std::unique_ptr<TempDir> staging;
-  std::vector<TreeMapping> mappings;
   if (!spec.run_as_root.empty()) {
     upper = std::make_unique<ScriptDir>(*runner);
-    for (const auto& m : contents) copy_into(m.host_path, upper->path());
+    for (const auto& m : sources.contents) copy_into(m.host_path, upper->path());
     if (spec.shadow_setup) shadow_setup(upper->path());
     step("running runAsRoot");
     RootScriptRequest request;
@@ -213,34 +199,9 @@ BuildReport build_image(const Spec& spec, const BuildTarget& target, const Build
       diff.back().content_fd = -1;
     });
     script_diff = std::make_unique<DiffMerger>(upper->path(), std::move(diff));
-  } else if (!spec.extra_commands.empty() || spec.shadow_setup) {
-    // extraCommands and shadowSetup need a writable copy of the contents.
-    staging = std::make_unique<TempDir>("strata-layer");
-    ::chmod(staging->path().c_str(), 0755);
-    for (const auto& m : contents) copy_into(m.host_path, staging->path());
-    if (spec.shadow_setup) shadow_setup(staging->path());
-    if (!spec.extra_commands.empty()) {
-      step("running extraCommands");
-      run_script_in(spec.extra_commands, staging->path(), "extraCommands");
-    }
-    mappings.push_back({staging->path(), ""});
-  } else {
-    mappings = contents;
   }
-  std::string prefix = store_layer_prefix(spec.store_dir);
-  mappings.push_back({"", prefix}); // the store dir itself, present even when empty, as the seed has it
-  for (const auto& p : store_paths) mappings.push_back({p, prefix + "/" + basename_of(p)});
-  std::unique_ptr<TempDir> nix_db;
-  if (spec.include_nix_db) {
-    step("writing the Nix database");
-    nix_db = std::make_unique<TempDir>("strata-nixdb");
-    nix::SeedOptions seed;
-    seed.store = closure::StoreLocation{spec.store_dir, ""};
-    seed.registration_time = nix_registration_time(spec.created); // not `created`: "now" must not reach a layer
-    seed.gc_roots = closure.roots;
-    nix::seed_nix_db(nix_db->path(), closure.graph, seed);
-    mappings.push_back({nix_db->path(), ""});
-  }
+  const std::vector<TreeMapping>& mappings = sources.mappings;
+  const std::vector<std::string>& store_paths = sources.store_paths;
 
   std::set<std::string> in_base;
   if (base) {

@@ -1,5 +1,7 @@
 #include "image/build/layer_dir.h"
 
+#include "image/build/layer_sources.h"
+
 #include "image/build/customisation.h"
 #include "image/build/store_closure.h"
 #include "image/nix/seed.h"
@@ -36,33 +38,6 @@ json LayerDirReport::to_json() const {
 namespace {
 
 // Passes bytes to two sinks.
-class TeeSink : public ByteSink {
-public:
-  TeeSink(ByteSink& a, ByteSink& b) : a_(a), b_(b) {}
-  void write(const void* data, size_t size) override {
-    a_.write(data, size);
-    b_.write(data, size);
-  }
-  void finish() override {
-    a_.finish();
-    b_.finish();
-  }
-
-private:
-  ByteSink& a_;
-  ByteSink& b_;
-};
-
-// A copyToRoot entry: a directory's contents merge into the root; anything else lands
-// at the root under its own name (as `strata build` maps it).
-TreeMapping contents_mapping(const std::string& path) {
-  char* real = ::realpath(path.c_str(), nullptr);
-  if (!real) fail_input("copyToRoot path {} cannot be resolved", path);
-  std::string resolved = real;
-  std::free(real);
-  if (is_directory(resolved)) return {resolved, ""};
-  return {resolved, basename_of(path)};
-}
 
 void check_spec(const Spec& spec) {
   if (!spec.run_as_root.empty())
@@ -111,45 +86,10 @@ LayerDirReport write_layer_dir(const Spec& spec, const std::string& out_dir,
   std::string target = normalised_target(out_dir);
   check_output_dir(target);
 
-  std::vector<TreeMapping> contents;
-  for (const auto& path : spec.copy_to_root) contents.push_back(contents_mapping(path));
-  ContentsClosure closure = contents_store_closure(spec);
-  std::vector<std::string> store_paths = spec.include_store_paths ? closure.paths() : std::vector<std::string>{};
+  LayerSources sources = plan_layer_sources(spec, true, step);
+  const std::vector<TreeMapping>& mappings = sources.mappings;
+  const std::vector<std::string>& store_paths = sources.store_paths;
   std::string created = resolve_created(spec.created);
-
-  // extraCommands and shadowSetup change a writable copy of the contents.
-  std::unique_ptr<TempDir> staging;
-  std::vector<TreeMapping> mappings;
-  if (!spec.extra_commands.empty() || spec.shadow_setup) {
-    staging = std::make_unique<TempDir>("strata-layer");
-    ::chmod(staging->path().c_str(), 0755);
-    for (const auto& m : contents) copy_into(m.host_path, staging->path());
-    if (spec.shadow_setup) {
-      step("shadowSetup");
-      shadow_setup(staging->path());
-    }
-    if (!spec.extra_commands.empty()) {
-      step("running extraCommands");
-      run_script_in(spec.extra_commands, staging->path(), "extraCommands");
-    }
-    mappings.push_back({staging->path(), ""});
-  } else {
-    mappings = contents;
-  }
-  std::string prefix = spec.store_dir.substr(1);
-  mappings.push_back({"", prefix}); // the store dir itself, even when empty, as strata build has it
-  for (const auto& p : store_paths) mappings.push_back({p, prefix + "/" + basename_of(p)});
-  std::unique_ptr<TempDir> nix_db;
-  if (spec.include_nix_db) {
-    step("writing the Nix database");
-    nix_db = std::make_unique<TempDir>("strata-nixdb");
-    nix::SeedOptions seed;
-    seed.store = closure::StoreLocation{spec.store_dir, ""};
-    seed.registration_time = nix_registration_time(created);
-    seed.gc_roots = closure.roots;
-    nix::seed_nix_db(nix_db->path(), closure.graph, seed);
-    mappings.push_back({nix_db->path(), ""});
-  }
 
   TempDir building("." + basename_of(target) + ".strata", dirname_of(target));
   ::chmod(building.path().c_str(), 0755);

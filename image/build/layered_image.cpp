@@ -30,18 +30,6 @@ using nlohmann::json;
 
 namespace {
 
-class TeeSink : public ByteSink {
-public:
-  TeeSink(ByteSink& a, ByteSink& b) : a_(a), b_(b) {}
-  void write(const void* data, size_t size) override {
-    a_.write(data, size);
-    b_.write(data, size);
-  }
-
-private:
-  ByteSink& a_;
-  ByteSink& b_;
-};
 
 void copy_file_to(const std::string& path, ByteSink& out) {
   Fd fd = open_or_fail(path, O_RDONLY);

@@ -74,7 +74,7 @@ assert_eq "$(python3 "$TOOLS" tarsum rootowned/layer.tar)" "$(jq -r .checksum ro
 jq '.shadowSetup = true' spec.json >shadow-spec.json
 "$STRATA" layer shadow-spec.json -o shadow -q
 for f in etc/passwd etc/shadow etc/group etc/gshadow etc/pam.d/other etc/login.defs; do
-  tar -tf shadow/layer.tar | grep -qx "$f" || fail "shadowSetup: $f missing from layer.tar"
+  tar -tf shadow/layer.tar | grep -x "$f" >/dev/null || fail "shadowSetup: $f missing from layer.tar"
 done
 assert_eq "root:x:0:0::/root:/bin/sh" "$(tar -xOf shadow/layer.tar etc/passwd)" "shadowSetup: etc/passwd in the layer"
 assert_eq "$(python3 "$TOOLS" tarsum shadow/layer.tar)" "$(jq -r .checksum shadow/json)" "shadowSetup layer: tarsum matches"
