@@ -8,6 +8,7 @@
 #include "image/digest.h"
 #include "image/image_reader.h"
 #include "image/layer_writer.h"
+#include "image/sink.h"
 #include "image/spec.h"
 #include "image/tarsum.h"
 #include "ns/sys/error.h"
@@ -36,24 +37,6 @@ struct RunOptions {
   SandboxOptions sandbox;
   std::string id_mode = "auto", overlay = "auto", network = "none";
   unsigned timeout = 0;
-};
-
-// Passes bytes to two sinks.
-class TeeSink : public ByteSink {
-public:
-  TeeSink(ByteSink& a, ByteSink& b) : a_(a), b_(b) {}
-  void write(const void* data, size_t size) override {
-    a_.write(data, size);
-    b_.write(data, size);
-  }
-  void finish() override {
-    a_.finish();
-    b_.finish();
-  }
-
-private:
-  ByteSink& a_;
-  ByteSink& b_;
 };
 
 // The --layer-out target: a new or empty directory in an existing, writable one.
