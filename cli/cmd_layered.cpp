@@ -1,6 +1,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/progress.h"
+#include "cli/root_script_runner.h"
 #include "cli/spec_flags.h"
 #include "image/build/layer_cache.h"
 #include "image/build/layered_image.h"
@@ -20,11 +21,15 @@ struct LayeredOptions {
   SpecFlags spec;
   std::string output, format = "docker-archive", cache_dir;
   bool no_cache = false;
+  SandboxOptions sandbox;
+  std::string id_mode = "auto", overlay = "auto", network = "none";
+  unsigned timeout = 0;
 };
 
 void add_cache_flags(CLI::App& cmd, LayeredOptions& o) {
   cmd.add_option("--cache-dir", o.cache_dir, "Layer cache (default: $XDG_CACHE_HOME/strata)");
   cmd.add_flag("--no-cache", o.no_cache, "Neither read nor write the layer cache");
+  add_sandbox_flags(cmd, o.sandbox, o.id_mode, o.overlay, o.network, o.timeout);
 }
 
 // The layer cache to use: none with --no-cache, --cache-dir as given (an unusable one is an
@@ -60,7 +65,9 @@ void run(const LayeredOptions& o, bool stream, bool registry = false) {
   BuildEvents events;
   events.step = [&](const std::string& s) { progress.step(s); };
   events.layer_progress = [&](uint64_t n) { progress.bytes(n); };
-  BuildReport report = build_layered(spec, target, events);
+  SandboxRootScriptRunner runner(parse_sandbox_flags(o.id_mode, o.overlay, o.network, o.timeout,
+                                                     o.sandbox.layer_store_dir));
+  BuildReport report = build_layered(spec, target, events, &runner);
   progress.done();
   if (registry) {
     if (global_options().json) print_json(nlohmann::json::parse(read_file(target.output + "/build.json")));

@@ -56,9 +56,13 @@ RootScriptReport SandboxRootScriptRunner::run(const RootScriptRequest& request) 
   SandboxRunRequest command;
   command.base = request.base;
   command.upper = request.upper;
-  command.argv = {"/bin/sh", "-e", "-c", request.script};
+  // Over a tree with host tools bound, the host's shell from /usr is used when the tree
+  // has no /usr of its own (its /bin, if any, may hold no shell).
+  std::string shell = request.host_tools && !path_exists(request.upper + "/usr") ? "/usr/bin/sh" : "/bin/sh";
+  command.argv = {shell, "-e", "-c", request.script};
   command.env = request.env;
   command.store_dir = request.store_dir;
+  command.host_tools = request.host_tools;
   command.what = request.what;
   return run_command(command);
 }
@@ -110,6 +114,9 @@ RootScriptReport SandboxRootScriptRunner::run_command(const SandboxRunRequest& r
   config.env.insert(config.env.end(), request.env.begin(), request.env.end());
   if (!request.store_dir.empty() && is_directory(request.store_dir))
     config.binds.push_back({request.store_dir, request.store_dir, true});
+  if (request.host_tools)
+    for (const char* dir : {"/usr", "/bin", "/sbin", "/lib", "/lib64"})
+      if (is_directory(dir) && !path_exists(request.upper + dir)) config.binds.push_back({dir, dir, true});
   mount::OverlayDriver driver = options_.overlay;
   if (plan_->mode == ns::IdMode::Fuse) driver = mount::OverlayDriver::Fuse;
   if (overlay.lower.empty() && driver == mount::OverlayDriver::Auto) driver = mount::OverlayDriver::Plain;

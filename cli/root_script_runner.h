@@ -44,6 +44,7 @@ struct SandboxRunRequest {
   std::vector<std::string> argv;     // argv[0] looked up on the sandbox's PATH
   std::vector<std::string> env;      // extra KEY=VALUE
   std::string store_dir;             // bound read-only at the same path when it exists
+  bool host_tools = false;           // see RootScriptRequest::host_tools
   std::string what = "command";      // names the run in messages
 };
 

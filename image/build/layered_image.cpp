@@ -178,12 +178,14 @@ private:
 
 } // namespace
 
-BuildReport build_layered(const Spec& spec, const LayeredTarget& target, const BuildEvents& events) {
+BuildReport build_layered(const Spec& spec, const LayeredTarget& target, const BuildEvents& events,
+                          RootScriptRunner* runner) {
   auto step = [&](const std::string& s) {
     if (events.step) events.step(s);
   };
   if (!spec.run_as_root.empty()) fail_input("runAsRoot belongs to 'strata build'; layered images take fakeRootCommands");
-  if (!spec.fake_root_commands.empty()) fail_input("fakeRootCommands is not supported by this strata yet");
+  if (!spec.fake_root_commands.empty() && !runner)
+    fail_input("fakeRootCommands needs the sandbox, which this caller does not provide");
   if (!target.stream && target.output.empty()) fail_input("no output path given");
   LayerCache cache(target.cache_dir); // an unusable cache dir is an error before any work
 
@@ -209,6 +211,33 @@ BuildReport build_layered(const Spec& spec, const LayeredTarget& target, const B
   if (!spec.extra_commands.empty()) {
     step("running extraCommands");
     run_script_in(spec.extra_commands, staging.path(), "extraCommands");
+  }
+  // fakeRootCommands: as root over the customisation layer (the store and the host's
+  // tools visible, as under dockerTools' fakeroot); its chown and mknod reach the layer.
+  std::optional<RootScriptReport> fake_root;
+  struct RemoveWithRunner {
+    RootScriptRunner* runner = nullptr;
+    std::string dir;
+    ~RemoveWithRunner() {
+      if (!runner) return;
+      try {
+        runner->remove(dir);
+      } catch (...) {
+      }
+    }
+  } staging_cleanup;
+  if (!spec.fake_root_commands.empty()) {
+    step("running fakeRootCommands");
+    staging_cleanup.dir = staging.path();
+    staging_cleanup.runner = runner;
+    RootScriptRequest request;
+    request.upper = staging.path();
+    request.script = spec.fake_root_commands;
+    request.store_dir = spec.store_dir;
+    request.host_tools = true;
+    request.what = "fakeRootCommands";
+    fake_root = runner->run(request);
+    if (fake_root->exit_status != 0) fail_root_script(*fake_root, "fakeRootCommands");
   }
   if (spec.include_nix_db) {
     step("writing the Nix database");
@@ -269,7 +298,10 @@ BuildReport build_layered(const Spec& spec, const LayeredTarget& target, const B
 
   step("customisation layer");
   LayerDescriptor custom = emitter.emit(
-      [&](const EntryVisitor& visit) { bytes_read += walk_trees({{staging.path(), ""}}, options, visit).file_bytes; },
+      [&](const EntryVisitor& visit) {
+        if (fake_root) runner->walk_upper(staging.path(), mtime, visit); // owners as the script set them
+        else bytes_read += walk_trees({{staging.path(), ""}}, options, visit).file_bytes;
+      },
       "");
   new_diff_ids.push_back(custom.diff_id);
   report.layers.push_back({custom, "customisation"});
@@ -285,6 +317,7 @@ BuildReport build_layered(const Spec& spec, const LayeredTarget& target, const B
   report.store_layers = groups;
   report.file_bytes_read = bytes_read;
   report.layers_from_cache = emitter.layers_from_cache;
+  report.root_script = fake_root;
   step("writing the image");
   writer->commit(config, {report.name, report.tag});
   return report;

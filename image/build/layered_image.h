@@ -14,6 +14,8 @@ struct LayeredTarget {
   std::string cache_dir;       // empty: no layer cache
 };
 
-BuildReport build_layered(const Spec& spec, const LayeredTarget& target, const BuildEvents& events = {});
+// runner runs fakeRootCommands; without one a spec with it is refused.
+BuildReport build_layered(const Spec& spec, const LayeredTarget& target, const BuildEvents& events = {},
+                          RootScriptRunner* runner = nullptr);
 
 } // namespace strata

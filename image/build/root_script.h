@@ -18,6 +18,11 @@ struct RootScriptRequest {
   std::string script;                // run with `sh -e` as uid 0
   std::vector<std::string> env;      // extra KEY=VALUE
   std::string store_dir;             // bound read-only at the same path
+  // Bind the host's /usr, /bin, /lib, /lib64, /sbin read-only where `upper` has none, so
+  // a script can run over a tree without a shell of its own (fakeRootCommands, which
+  // dockerTools runs under fakeroot with the build's tools). Empty mount points the
+  // sandbox makes for them are left out of the diff.
+  bool host_tools = false;
   std::string what = "runAsRoot";    // names the script in messages
 };
 
