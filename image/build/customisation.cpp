@@ -64,20 +64,12 @@ void join_into(const std::string& from, const std::string& to) {
   }
 }
 
-std::string real_path(const std::string& path) {
-  char* real = ::realpath(path.c_str(), nullptr);
-  if (!real) fail_input("contents path {} cannot be resolved", path);
-  std::string out = real;
-  std::free(real);
-  return out;
-}
-
 } // namespace
 
 void lay_out_customisation(const std::vector<std::string>& contents, const std::string& store_dir,
                            const std::string& dir) {
   for (const auto& path : contents) {
-    std::string real = real_path(path);
+    std::string real = resolved_path(path, "contents path");
     bool in_store = closure::containing_store_path(real, store_dir).has_value();
     if (in_store && is_directory(real)) {
       join_into(real, dir);

@@ -12,10 +12,7 @@
 namespace strata {
 
 TreeMapping contents_mapping(const std::string& path) {
-  char* real = ::realpath(path.c_str(), nullptr);
-  if (!real) fail_input("copyToRoot path {} cannot be resolved", path);
-  std::string resolved = real;
-  std::free(real);
+  std::string resolved = resolved_path(path, "copyToRoot path");
   if (is_directory(resolved)) return {resolved, ""};
   return {resolved, basename_of(path)};
 }

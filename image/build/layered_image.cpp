@@ -41,14 +41,6 @@ void copy_file_to(const std::string& path, ByteSink& out) {
   }
 }
 
-std::string real_path(const std::string& path) {
-  char* real = ::realpath(path.c_str(), nullptr);
-  if (!real) fail_input("{} cannot be resolved", path);
-  std::string out = real;
-  std::free(real);
-  return out;
-}
-
 // The store paths the image is made of, and what references them.
 struct StorePlan {
   closure::ClosureGraph graph{{}, "/nix/store", "empty"};
@@ -66,7 +58,7 @@ StorePlan plan_store(const Spec& spec) {
 
   std::set<std::string> custom;
   for (const auto& path : spec.copy_to_root) {
-    std::string real = real_path(path);
+    std::string real = resolved_path(path, "contents path");
     if (auto sp = closure::containing_store_path(real, spec.store_dir)) {
       custom.insert(*sp);
     } else if (scanner) {

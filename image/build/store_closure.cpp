@@ -14,14 +14,6 @@
 namespace strata {
 namespace {
 
-std::string real_path(const std::string& path) {
-  char* real = ::realpath(path.c_str(), nullptr);
-  if (!real) fail_input("{} cannot be resolved", path);
-  std::string out = real;
-  std::free(real);
-  return out;
-}
-
 } // namespace
 
 std::vector<std::string> ContentsClosure::paths() const {
@@ -40,7 +32,7 @@ ContentsClosure contents_store_closure(const Spec& spec) {
   std::optional<closure::StoreScanner> scanner;
   if (have_store) scanner.emplace(closure::StoreLocation{spec.store_dir, ""});
   for (const auto& path : spec.copy_to_root) {
-    std::string real = real_path(path);
+    std::string real = resolved_path(path, "copyToRoot path");
     if (auto store_path = closure::containing_store_path(real, spec.store_dir)) {
       roots.insert(*store_path);
       continue;

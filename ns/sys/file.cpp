@@ -83,6 +83,14 @@ std::string absolute_path(const std::string& path) {
   return path.empty() || path == "." ? std::string(cwd) : std::string(cwd) + "/" + path;
 }
 
+std::string resolved_path(const std::string& path, const std::string& what) {
+  char* real = ::realpath(path.c_str(), nullptr);
+  if (!real) fail_input("{} {} cannot be resolved", what, path);
+  std::string out = real;
+  std::free(real);
+  return out;
+}
+
 std::string dirname_of(const std::string& path) {
   auto slash = path.find_last_of('/');
   if (slash == std::string::npos) return ".";

@@ -22,6 +22,8 @@ void write_file(const std::string& path, std::string_view contents, mode_t mode 
 bool path_exists(const std::string& path);
 bool is_directory(const std::string& path);
 std::string absolute_path(const std::string& path);
+// The path with every symlink resolved; InputError "<what> <path> cannot be resolved".
+std::string resolved_path(const std::string& path, const std::string& what);
 std::string dirname_of(const std::string& path);
 std::string basename_of(const std::string& path);
 // Joins a relative path onto base; an absolute path is returned as is.
