@@ -29,7 +29,12 @@ struct Source {
 
 class Walker {
 public:
-  Walker(const TreeOptions& options, const EntryVisitor& visit) : options_(options), visit_(visit) {}
+  // A planning walker visits nothing and reads no file: it only finds where
+  // keep_dirlinks sends a directory through a link (redirects()).
+  Walker(const TreeOptions& options, const EntryVisitor& visit, bool planning = false)
+      : options_(options), visit_(visit), planning_(planning) {}
+
+  const std::vector<TreeMapping>& redirects() const { return redirects_; }
 
   void walk_dir(const MapNode* node, const std::string& layer_dir, const std::vector<std::string>& host_dirs) {
     std::set<std::string> names;
@@ -86,10 +91,16 @@ private:
     while (first_dir > 0 && S_ISDIR(sources[first_dir - 1].st.st_mode)) --first_dir;
     if (options_.keep_dirlinks && first_dir > 0 && S_ISLNK(sources[first_dir - 1].st.st_mode) &&
         is_directory(sources[first_dir - 1].host_path)) {
-      // rsync --keep-dirlinks would keep the link and copy the directory through it,
-      // into a place this walk may already have passed.
-      fail_input("keepContentsDirlinks: {} is a directory over the link {}; merging through links is not supported",
-                 sources.back().host_path, sources[first_dir - 1].host_path);
+      // rsync --keep-dirlinks: the link stays and the later directories' contents go where
+      // it points. The planning walk records that as mappings at the link's target.
+      const Source& link = sources[first_dir - 1];
+      if (planning_) {
+        std::string target = link_target_in_layer(layer_path, link.host_path);
+        for (size_t i = first_dir; i < sources.size(); ++i) redirects_.push_back({sources[i].host_path, target});
+        return;
+      }
+      emit_host(layer_path, link);
+      return;
     }
     std::vector<std::string> dirs;
     for (size_t i = first_dir; i < sources.size(); ++i) dirs.push_back(sources[i].host_path);
@@ -119,7 +130,36 @@ private:
     e.owner = Owner{st.st_uid, st.st_gid, "", ""};
   }
 
+  // Where a link at layer_path points, as a layer path ("" for the root).
+  static std::string link_target_in_layer(const std::string& layer_path, const std::string& host_link) {
+    char buf[4096];
+    ssize_t n = ::readlink(host_link.c_str(), buf, sizeof buf);
+    if (n < 0) fail_errno(fmt::format("cannot read link {}", host_link));
+    std::string target(buf, static_cast<size_t>(n));
+    auto slash = layer_path.rfind('/');
+    std::string joined = target[0] == '/' ? target
+                         : slash == std::string::npos ? target
+                                                      : layer_path.substr(0, slash) + "/" + target;
+    std::vector<std::string> parts;
+    size_t pos = 0;
+    while (pos <= joined.size()) {
+      size_t next = joined.find('/', pos);
+      std::string part = joined.substr(pos, next == std::string::npos ? std::string::npos : next - pos);
+      if (part == "..") {
+        if (!parts.empty()) parts.pop_back();
+      } else if (!part.empty() && part != ".") {
+        parts.push_back(part);
+      }
+      if (next == std::string::npos) break;
+      pos = next + 1;
+    }
+    std::string out;
+    for (const auto& p : parts) out += (out.empty() ? "" : "/") + p;
+    return out;
+  }
+
   void emit_host(const std::string& layer_path, const Source& source) {
+    if (planning_) return;
     const struct stat& st = source.st;
     LayerEntry e = base_entry(layer_path);
     e.mode = st.st_mode & 07777;
@@ -168,6 +208,7 @@ private:
   }
 
   void emit(LayerEntry& e) {
+    if (planning_) return;
     if (options_.exclude && options_.exclude(e.path)) return;
     ++stats.entries;
     visit_(e);
@@ -175,6 +216,8 @@ private:
 
   const TreeOptions& options_;
   const EntryVisitor& visit_;
+  bool planning_;
+  std::vector<TreeMapping> redirects_;
   std::map<std::pair<dev_t, ino_t>, std::string> hardlinks_;
 };
 
@@ -196,13 +239,21 @@ void insert_mapping(MapNode& root, const TreeMapping& m) {
 TreeStats walk_trees(const std::vector<TreeMapping>& mappings, const TreeOptions& options, const EntryVisitor& visit) {
   MapNode root;
   for (const auto& m : mappings) insert_mapping(root, m);
-  std::vector<std::string> root_dirs;
-  for (const auto& host : root.hosts) {
-    if (!is_directory(host)) fail_input("{} is mapped at the layer root but is not a directory", host);
-    root_dirs.push_back(host);
+  auto root_dirs = [&] {
+    std::vector<std::string> dirs;
+    for (const auto& host : root.hosts) {
+      if (!is_directory(host)) fail_input("{} is mapped at the layer root but is not a directory", host);
+      dirs.push_back(host);
+    }
+    return dirs;
+  };
+  if (options.keep_dirlinks) {
+    Walker planner(options, visit, true);
+    planner.walk_dir(&root, "", root_dirs());
+    for (const auto& r : planner.redirects()) insert_mapping(root, r);
   }
   Walker walker(options, visit);
-  walker.walk_dir(&root, "", root_dirs);
+  walker.walk_dir(&root, "", root_dirs());
   return walker.stats;
 }
 

@@ -222,6 +222,21 @@ TEST_F(TreeTest, ExcludeSkipsEntriesButDescendsDirectories) {
   EXPECT_EQ(paths(walk({{p("r"), ""}}, o)), (std::vector<std::string>{"etc/new"}));
 }
 
+TEST_F(TreeTest, KeepDirlinksMergesADirectoryThroughALink) {
+  file("one/usr/lib/a", "a");
+  ASSERT_EQ(::symlink("usr/lib", p("one/lib").c_str()), 0);
+  file("two/lib/b", "b");
+  TreeOptions keep;
+  keep.keep_dirlinks = true;
+  auto es = walk({{p("one"), ""}, {p("two"), ""}}, keep);
+  EXPECT_EQ(paths(es), (std::vector<std::string>{"lib", "usr", "usr/lib", "usr/lib/a", "usr/lib/b"}));
+  EXPECT_EQ(es[0].type, EntryType::Symlink);
+  EXPECT_EQ(es[4].inline_data, "b");
+  // rsync -a without --keep-dirlinks: the directory replaces the link.
+  EXPECT_EQ(paths(walk({{p("one"), ""}, {p("two"), ""}})),
+            (std::vector<std::string>{"lib", "lib/b", "usr", "usr/lib", "usr/lib/a"}));
+}
+
 TEST_F(TreeTest, SymlinksAreStoredNotFollowed) {
   make_dirs(p("s"));
   ASSERT_EQ(::symlink("/etc/passwd", p("s/l").c_str()), 0);
