@@ -3,6 +3,7 @@
 #include "image/build/base_paths.h"
 #include "image/build/customisation.h"
 #include "image/build/layer_sources.h"
+#include "image/build/root_layer.h"
 #include "image/build/store_closure.h"
 #include "image/image_config.h"
 #include "image/nix/seed.h"
@@ -72,85 +73,6 @@ json RootScriptReport::to_json() const {
 
 namespace {
 
-// Layer order compares paths component by component: '/' sorts before every other byte.
-bool layer_order_less(const std::string& a, const std::string& b) {
-  size_t n = std::min(a.size(), b.size());
-  for (size_t i = 0; i < n; ++i) {
-    if (a[i] == b[i]) continue;
-    if (a[i] == '/') return true;
-    if (b[i] == '/') return false;
-    return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[i]);
-  }
-  return a.size() < b.size();
-}
-
-// A root script's diff, held as metadata (file content is read again from the upper dir
-// when written), merged in layer order with the entries of mapped trees.
-class DiffMerger {
-public:
-  DiffMerger(std::string upper, std::vector<LayerEntry> diff) : upper_(std::move(upper)), diff_(std::move(diff)) {}
-
-  EntryVisitor wrap(const EntryVisitor& visit) {
-    return [this, &visit](LayerEntry& e) {
-      flush_before(e.path, visit);
-      if (next_ < diff_.size() && diff_[next_].path == e.path) {
-        emit(diff_[next_++], visit); // the script's version wins
-        return;
-      }
-      visit(e);
-    };
-  }
-  void flush(const EntryVisitor& visit) {
-    while (next_ < diff_.size()) emit(diff_[next_++], visit);
-  }
-
-private:
-  void flush_before(const std::string& path, const EntryVisitor& visit) {
-    while (next_ < diff_.size() && layer_order_less(diff_[next_].path, path)) emit(diff_[next_++], visit);
-  }
-  void emit(LayerEntry& e, const EntryVisitor& visit) {
-    Fd content;
-    bool whiteout = basename_of(e.path).rfind(".wh.", 0) == 0;
-    if (e.type == EntryType::File && e.size > 0 && !whiteout) {
-      content = open_or_fail(upper_ + "/" + e.path, O_RDONLY | O_NOFOLLOW);
-      e.content_fd = content.get();
-    }
-    visit(e);
-    e.content_fd = -1;
-  }
-
-  std::string upper_;
-  std::vector<LayerEntry> diff_;
-  size_t next_ = 0;
-};
-
-// The upper dir of a root script, in a scratch dir made by us (the overlay's work dir goes
-// beside the upper dir) and removed by the runner (the script may have left files owned by
-// ids only the sandbox can remove). The scratch dir is named strata-rootscript-<pid>.XXXXXX,
-// as cli/root_script_runner.h's kScratchPrefix says, so that the runner of a later build
-// removes it when a kill left it behind.
-class ScriptDir {
-public:
-  explicit ScriptDir(RootScriptRunner& runner)
-      : runner_(runner), dir_(fmt::format("strata-rootscript-{}", ::getpid())), upper_(dir_.path() + "/upper") {
-    ::chmod(dir_.path().c_str(), 0755);
-    make_dirs(upper_, 0755);
-    ::chmod(upper_.c_str(), 0755);
-  }
-  ~ScriptDir() {
-    try {
-      runner_.remove(dir_.path());
-    } catch (...) {
-    }
-  }
-  const std::string& path() const { return upper_; }
-
-private:
-  RootScriptRunner& runner_;
-  TempDir dir_; // removes whatever the runner could not
-  std::string upper_;
-};
-
 } // namespace
 
 BuildReport build_image(const Spec& spec, const BuildTarget& target, const BuildEvents& events,
@@ -169,36 +91,13 @@ BuildReport build_image(const Spec& spec, const BuildTarget& target, const Build
   std::string created = resolve_created(spec.created);
   LayerSources sources = plan_layer_sources(spec, spec.run_as_root.empty(), step);
 
-  // runAsRoot (mkRootLayer): copyToRoot goes into the new layer first, the script runs as
-  // root over the base's layers, extraCommands after it; the layer is what changed, with
-  // the store closure merged in.
-  std::unique_ptr<ScriptDir> upper;
-  std::unique_ptr<DiffMerger> script_diff;
+  // runAsRoot (mkRootLayer): the layer is what the script changed, with the store closure.
   BuildReport report;
   int64_t mtime = layer_mtime(spec);
+  std::unique_ptr<RootLayer> root_layer;
   if (!spec.run_as_root.empty()) {
-    upper = std::make_unique<ScriptDir>(*runner);
-    for (const auto& m : sources.contents) copy_into(m.host_path, upper->path());
-    if (spec.shadow_setup) shadow_setup(upper->path());
-    step("running runAsRoot");
-    RootScriptRequest request;
-    request.base = base.get();
-    request.upper = upper->path();
-    request.script = spec.run_as_root;
-    request.store_dir = spec.store_dir;
-    request.env.push_back("shadowSetup=" + shadow_setup_script()); // as dockerTools gives runAsRoot
-    report.root_script = runner->run(request);
-    if (report.root_script->exit_status != 0) fail_root_script(*report.root_script, "runAsRoot");
-    if (!spec.extra_commands.empty()) {
-      step("running extraCommands");
-      run_script_in(spec.extra_commands, upper->path(), "extraCommands");
-    }
-    std::vector<LayerEntry> diff;
-    runner->walk_upper(upper->path(), mtime, [&](LayerEntry& e) {
-      diff.push_back(e);
-      diff.back().content_fd = -1;
-    });
-    script_diff = std::make_unique<DiffMerger>(upper->path(), std::move(diff));
+    root_layer = std::make_unique<RootLayer>(spec, base.get(), sources.contents, *runner, mtime, step);
+    report.root_script = root_layer->report();
   }
   const std::vector<TreeMapping>& mappings = sources.mappings;
   const std::vector<std::string>& store_paths = sources.store_paths;
@@ -232,12 +131,7 @@ BuildReport build_image(const Spec& spec, const BuildTarget& target, const Build
   TreeStats stats;
   LayerDigests layer = write_layer(
       [&](const EntryVisitor& visit) {
-        if (!script_diff) {
-          stats = walk_trees(mappings, options, visit);
-          return;
-        }
-        stats = walk_trees(mappings, options, script_diff->wrap(visit));
-        script_diff->flush(visit);
+        stats = root_layer ? root_layer->walk(mappings, options, visit) : walk_trees(mappings, options, visit);
       },
       spec.compression, writer->begin_layer(), events.layer_progress);
   LayerDescriptor new_layer{layer.digest, layer.size, layer.diff_id, layer.compression};

@@ -1,6 +1,8 @@
 #include "image/build/layer_dir.h"
 
 #include "image/build/layer_sources.h"
+#include "image/build/root_layer.h"
+#include "image/image_reader.h"
 
 #include "image/build/customisation.h"
 #include "image/build/store_closure.h"
@@ -39,12 +41,11 @@ namespace {
 
 // Passes bytes to two sinks.
 
-void check_spec(const Spec& spec) {
-  if (!spec.run_as_root.empty())
-    fail_input("runAsRoot (mkRootLayer) is not supported by strata layer yet: it needs the sandbox; "
-               "use extraCommands, or strata build");
-  if (!spec.from_image.empty())
-    fail_input("fromImage is only used by a runAsRoot layer (mkRootLayer), which strata layer does not support yet");
+void check_spec(const Spec& spec, const RootScriptRunner* runner) {
+  if (!spec.run_as_root.empty() && !runner)
+    fail_input("runAsRoot (mkRootLayer) needs the sandbox, which this caller does not provide");
+  if (!spec.from_image.empty() && spec.run_as_root.empty())
+    fail_input("fromImage is only used by a runAsRoot layer (mkRootLayer): the script runs over its layers");
   if (!spec.fake_root_commands.empty())
     fail_input("fakeRootCommands belongs to layered images (strata layered), not to strata layer");
   if (spec.compression_given && spec.compression != Compression::None)
@@ -78,15 +79,22 @@ void check_output_dir(const std::string& target) {
 } // namespace
 
 LayerDirReport write_layer_dir(const Spec& spec, const std::string& out_dir,
-                               const std::function<void(const std::string& step)>& step_fn) {
+                               const std::function<void(const std::string& step)>& step_fn, RootScriptRunner* runner) {
   auto step = [&](const std::string& s) {
     if (step_fn) step_fn(s);
   };
-  check_spec(spec);
+  check_spec(spec, runner);
   std::string target = normalised_target(out_dir);
   check_output_dir(target);
 
-  LayerSources sources = plan_layer_sources(spec, true, step);
+  LayerSources sources = plan_layer_sources(spec, spec.run_as_root.empty(), step);
+  // mkRootLayer: the script runs over the base's layers (if any) and copyToRoot.
+  std::unique_ptr<ImageSource> base;
+  std::unique_ptr<RootLayer> root_layer;
+  if (!spec.run_as_root.empty()) {
+    if (!spec.from_image.empty()) base = ImageSource::open(spec.from_image, {spec.from_image_name, spec.from_image_tag});
+    root_layer = std::make_unique<RootLayer>(spec, base.get(), sources.contents, *runner, layer_mtime(spec), step);
+  }
   const std::vector<TreeMapping>& mappings = sources.mappings;
   const std::vector<std::string>& store_paths = sources.store_paths;
   std::string created = resolve_created(spec.created);
@@ -107,7 +115,10 @@ LayerDirReport write_layer_dir(const Spec& spec, const std::string& out_dir,
     Fd tar_fd = open_or_fail(tar_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     FdSink file(tar_fd.get(), tar_path);
     TeeSink both(file, tarsum);
-    layer = write_layer([&](const EntryVisitor& visit) { stats = walk_trees(mappings, options, visit); },
+    layer = write_layer(
+        [&](const EntryVisitor& visit) {
+          stats = root_layer ? root_layer->walk(mappings, options, visit) : walk_trees(mappings, options, visit);
+        },
                         Compression::None, both);
     ::fchmod(tar_fd.get(), 0644);
   }

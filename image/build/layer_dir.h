@@ -8,6 +8,7 @@
 //   VERSION    "1.0".
 // runAsRoot (mkRootLayer) is refused for now: it needs the sandbox.
 #pragma once
+#include "image/build/root_script.h"
 #include "image/layer_writer.h"
 #include "image/spec.h"
 
@@ -31,8 +32,10 @@ struct LayerDirReport {
 
 // Writes the layer dir at out_dir, which must not exist or be an empty directory; it is
 // built beside it and renamed into place when complete. InputError for a bad spec or
-// target, naming it.
+// target, naming it. With runAsRoot (mkRootLayer) the runner runs the script, over
+// fromImage's layers when given.
 LayerDirReport write_layer_dir(const Spec& spec, const std::string& out_dir,
-                               const std::function<void(const std::string& step)>& step = {});
+                               const std::function<void(const std::string& step)>& step = {},
+                               RootScriptRunner* runner = nullptr);
 
 } // namespace strata

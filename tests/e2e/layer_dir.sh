@@ -82,7 +82,7 @@ assert_eq "$(python3 "$TOOLS" tarsum shadow/layer.tar)" "$(jq -r .checksum shado
 # Bad input: exit 2 (a failing script: 1), one message, no output dir, no temp dir beside it.
 check_bad() { # [status] pattern what args...
   local status=2
-  if [ "$1" = 1 ]; then status=1 && shift; fi
+  if [[ "$1" =~ ^[0-9]+$ ]]; then status=$1 && shift; fi
   local pattern=$1 what=$2
   shift 2
   expect_status "$status" "$@"
@@ -91,8 +91,18 @@ check_bad() { # [status] pattern what args...
   ! ls -A | grep -q '\.strata\.' || fail "$what: a temp dir was left: $(ls -A)"
   pass "$what -> exit $status: $(head -1 "$WORK/stderr")"
 }
-check_bad "runAsRoot \(mkRootLayer\) is not supported by strata layer yet" "runAsRoot" \
-  layer --name x --copy-to-root root --run-as-root 'echo hi' -o bad
+check_bad 7 "runAsRoot failed with exit status 7" "a failing runAsRoot (its exit status)" \
+  layer --name x --copy-to-root root --run-as-root 'exit 7' -o bad
+check_bad "fromImage is only used by a runAsRoot layer" "fromImage without runAsRoot" \
+  layer --name x --from-image spec.json -o bad
+
+# mkRootLayer: runAsRoot over a base image's layers; the layer is what the script changed.
+mkdir -p rbase/bin rbase/etc && cp /bin/busybox rbase/bin/ && ln -s busybox rbase/bin/sh && echo x >rbase/etc/gone
+"$STRATA" build --name rbase --copy-to-root rbase -o rbase.tar -q
+"$STRATA" layer --name rl --from-image rbase.tar --run-as-root 'mkdir /data && chown 1000:1000 /data && rm /etc/gone' -o rootlayer -q
+assert_eq "$(printf '1000/1000 data/\n0/0 etc/\n0/0 etc/.wh.gone\n0/0 nix/\n0/0 nix/store/')" \
+  "$(tar -tvf rootlayer/layer.tar --numeric-owner | awk '{print $2, $6}')" "mkRootLayer: the layer holds the script's change, owners and whiteout"
+assert_eq "$(python3 "$TOOLS" tarsum rootlayer/layer.tar)" "$(jq -r .checksum rootlayer/json)" "mkRootLayer: tarsum matches"
 check_bad "'compressor' must be none" "compressor" layer --name x --copy-to-root root --compress gzip -o bad
 check_bad 1 "extraCommands failed with exit status 3" "a failing extraCommands (failed work)" layer --name x --copy-to-root root --extra-commands 'exit 3' -o bad
 check_bad "output directory .*/out is not empty" "non-empty output dir" layer spec.json -o out

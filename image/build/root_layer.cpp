@@ -1,0 +1,134 @@
+#include "image/build/root_layer.h"
+
+#include "image/build/build_image.h"
+#include "image/build/customisation.h"
+#include "image/shadow.h"
+#include "ns/sys/error.h"
+#include "ns/sys/file.h"
+#include "ns/sys/temp.h"
+
+#include <algorithm>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+namespace strata {
+namespace {
+
+// Layer order compares paths component by component: '/' sorts before every other byte.
+bool layer_order_less(const std::string& a, const std::string& b) {
+  size_t n = std::min(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {
+    if (a[i] == b[i]) continue;
+    if (a[i] == '/') return true;
+    if (b[i] == '/') return false;
+    return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[i]);
+  }
+  return a.size() < b.size();
+}
+
+} // namespace
+
+// A root script's diff, held as metadata (file content is read again from the upper dir
+// when written), merged in layer order with the entries of mapped trees.
+class RootLayer::DiffMerger {
+public:
+  DiffMerger(std::string upper, std::vector<LayerEntry> diff) : upper_(std::move(upper)), diff_(std::move(diff)) {}
+
+  EntryVisitor wrap(const EntryVisitor& visit) {
+    return [this, &visit](LayerEntry& e) {
+      flush_before(e.path, visit);
+      if (next_ < diff_.size() && diff_[next_].path == e.path) {
+        emit(diff_[next_++], visit); // the script's version wins
+        return;
+      }
+      visit(e);
+    };
+  }
+  void flush(const EntryVisitor& visit) {
+    while (next_ < diff_.size()) emit(diff_[next_++], visit);
+  }
+
+private:
+  void flush_before(const std::string& path, const EntryVisitor& visit) {
+    while (next_ < diff_.size() && layer_order_less(diff_[next_].path, path)) emit(diff_[next_++], visit);
+  }
+  void emit(LayerEntry& e, const EntryVisitor& visit) {
+    Fd content;
+    bool whiteout = basename_of(e.path).rfind(".wh.", 0) == 0;
+    if (e.type == EntryType::File && e.size > 0 && !whiteout) {
+      content = open_or_fail(upper_ + "/" + e.path, O_RDONLY | O_NOFOLLOW);
+      e.content_fd = content.get();
+    }
+    visit(e);
+    e.content_fd = -1;
+  }
+
+  std::string upper_;
+  std::vector<LayerEntry> diff_;
+  size_t next_ = 0;
+};
+
+// The upper dir of a root script, in a scratch dir made by us (the overlay's work dir goes
+// beside the upper dir) and removed by the runner (the script may have left files owned by
+// ids only the sandbox can remove). The scratch dir is named strata-rootscript-<pid>.XXXXXX,
+// as cli/root_script_runner.h's kScratchPrefix says, so that the runner of a later build
+// removes it when a kill left it behind.
+class RootLayer::ScriptDir {
+public:
+  explicit ScriptDir(RootScriptRunner& runner)
+      : runner_(runner), dir_(fmt::format("strata-rootscript-{}", ::getpid())), upper_(dir_.path() + "/upper") {
+    ::chmod(dir_.path().c_str(), 0755);
+    make_dirs(upper_, 0755);
+    ::chmod(upper_.c_str(), 0755);
+  }
+  ~ScriptDir() {
+    try {
+      runner_.remove(dir_.path());
+    } catch (...) {
+    }
+  }
+  const std::string& path() const { return upper_; }
+
+private:
+  RootScriptRunner& runner_;
+  TempDir dir_; // removes whatever the runner could not
+  std::string upper_;
+};
+
+
+RootLayer::RootLayer(const Spec& spec, const ImageSource* base, const std::vector<TreeMapping>& contents,
+                     RootScriptRunner& runner, int64_t mtime, const std::function<void(const std::string&)>& step) {
+  upper_ = std::make_unique<ScriptDir>(runner);
+  for (const auto& m : contents) copy_into(m.host_path, upper_->path());
+  if (spec.shadow_setup) shadow_setup(upper_->path());
+  if (step) step("running runAsRoot");
+  RootScriptRequest request;
+  request.base = base;
+  request.upper = upper_->path();
+  request.script = spec.run_as_root;
+  request.store_dir = spec.store_dir;
+  request.env.push_back("shadowSetup=" + shadow_setup_script()); // as dockerTools gives runAsRoot
+  report_ = runner.run(request);
+  if (report_.exit_status != 0) fail_root_script(report_, "runAsRoot");
+  if (!spec.extra_commands.empty()) {
+    if (step) step("running extraCommands");
+    run_script_in(spec.extra_commands, upper_->path(), "extraCommands");
+  }
+  std::vector<LayerEntry> diff;
+  runner.walk_upper(upper_->path(), mtime, [&](LayerEntry& e) {
+    diff.push_back(e);
+    diff.back().content_fd = -1;
+  });
+  diff_ = std::make_unique<DiffMerger>(upper_->path(), std::move(diff));
+}
+
+RootLayer::~RootLayer() = default;
+
+TreeStats RootLayer::walk(const std::vector<TreeMapping>& mappings, const TreeOptions& options,
+                          const EntryVisitor& visit) {
+  TreeStats stats = walk_trees(mappings, options, diff_->wrap(visit));
+  diff_->flush(visit);
+  return stats;
+}
+
+} // namespace strata
