@@ -170,20 +170,6 @@ void SandboxRootScriptRunner::sweep_stale_scratch_dirs() {
   }
 }
 
-ScratchDir::ScratchDir(RootScriptRunner& runner)
-    : runner_(runner), dir_(fmt::format("{}-{}", kScratchPrefix, ::getpid())) {
-  ::chmod(dir_.path().c_str(), 0755);
-  make_dirs(upper(), 0755);
-  ::chmod(upper().c_str(), 0755); // the root dir of the sandbox, whatever the umask
-}
-
-ScratchDir::~ScratchDir() {
-  try {
-    runner_.remove(dir_.path());
-  } catch (...) {
-  }
-}
-
 void SandboxRootScriptRunner::walk_upper(const std::string& upper, int64_t mtime, const EntryVisitor& visit) {
   mount::DiffOptions options;
   options.mtime = mtime;

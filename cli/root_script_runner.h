@@ -48,11 +48,6 @@ struct SandboxRunRequest {
   std::string what = "command";      // names the run in messages
 };
 
-// Scratch dirs of runs (an upper dir and the overlay's work dir) are named
-// <temp parent>/<kScratchPrefix>-<pid>.XXXXXX; one left by a strata that was killed
-// (pid gone) is removed by the next run of the same user.
-inline constexpr const char* kScratchPrefix = "strata-rootscript";
-
 class SandboxRootScriptRunner : public RootScriptRunner {
 public:
   explicit SandboxRootScriptRunner(SandboxOptions options) : options_(std::move(options)) {}
@@ -72,23 +67,6 @@ private:
   SandboxOptions options_;
   std::optional<ns::IdMapPlan> plan_;
   std::vector<std::string> created_paths_;
-};
-
-// A scratch dir (see kScratchPrefix) holding the upper dir of one run, removed through
-// the runner: the command may have left files owned by ids only the sandbox can remove.
-class ScratchDir {
-public:
-  explicit ScratchDir(RootScriptRunner& runner);
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  ~ScratchDir();
-
-  const std::string& path() const { return dir_.path(); }
-  std::string upper() const { return dir_.path() + "/upper"; }
-
-private:
-  RootScriptRunner& runner_;
-  TempDir dir_; // removes whatever the runner could not
 };
 
 } // namespace strata::cli

@@ -1,6 +1,7 @@
 #include "image/tar_index.h"
 
 #include "ns/sys/error.h"
+#include "ns/sys/file.h"
 
 #include <algorithm>
 #include <cstring>
@@ -49,7 +50,7 @@ void parse_pax(const std::string& data, std::string& path, std::string& linkpath
     size_t space = data.find(' ', pos);
     if (space == std::string::npos) break;
     size_t len = std::strtoull(data.c_str() + pos, nullptr, 10);
-    if (len == 0 || pos + len > data.size()) break;
+    if (len == 0 || pos + len > data.size() || space + 1 >= pos + len) break; // malformed: stop reading
     std::string record = data.substr(space + 1, pos + len - space - 2);
     auto eq = record.find('=');
     if (eq != std::string::npos) {
@@ -131,27 +132,7 @@ const TarIndex::Member* TarIndex::find(const std::string& name) const {
     if (m.type == '1') {
       key = normalise_member_name(m.link_target);
     } else if (m.type == '2') {
-      std::string target = m.link_target;
-      if (!target.empty() && target[0] != '/') {
-        auto slash = key.rfind('/');
-        target = slash == std::string::npos ? target : key.substr(0, slash + 1) + target;
-      }
-      // resolve "../" components
-      std::vector<std::string> parts;
-      size_t pos = 0;
-      while (pos <= target.size()) {
-        size_t next = target.find('/', pos);
-        std::string part = target.substr(pos, next == std::string::npos ? std::string::npos : next - pos);
-        if (part == "..") {
-          if (!parts.empty()) parts.pop_back();
-        } else if (!part.empty() && part != ".") {
-          parts.push_back(part);
-        }
-        if (next == std::string::npos) break;
-        pos = next + 1;
-      }
-      key.clear();
-      for (const auto& p : parts) key += (key.empty() ? "" : "/") + p;
+      key = link_target_path(key, m.link_target);
     } else {
       return &m;
     }

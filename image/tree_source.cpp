@@ -135,27 +135,7 @@ private:
     char buf[4096];
     ssize_t n = ::readlink(host_link.c_str(), buf, sizeof buf);
     if (n < 0) fail_errno(fmt::format("cannot read link {}", host_link));
-    std::string target(buf, static_cast<size_t>(n));
-    auto slash = layer_path.rfind('/');
-    std::string joined = target[0] == '/' ? target
-                         : slash == std::string::npos ? target
-                                                      : layer_path.substr(0, slash) + "/" + target;
-    std::vector<std::string> parts;
-    size_t pos = 0;
-    while (pos <= joined.size()) {
-      size_t next = joined.find('/', pos);
-      std::string part = joined.substr(pos, next == std::string::npos ? std::string::npos : next - pos);
-      if (part == "..") {
-        if (!parts.empty()) parts.pop_back();
-      } else if (!part.empty() && part != ".") {
-        parts.push_back(part);
-      }
-      if (next == std::string::npos) break;
-      pos = next + 1;
-    }
-    std::string out;
-    for (const auto& p : parts) out += (out.empty() ? "" : "/") + p;
-    return out;
+    return link_target_path(layer_path, std::string(buf, static_cast<size_t>(n)));
   }
 
   void emit_host(const std::string& layer_path, const Source& source) {

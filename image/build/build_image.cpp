@@ -57,20 +57,6 @@ namespace {
 
 } // namespace
 
-void fail_root_script(const RootScriptReport& report, const std::string& what) {
-  throw Error(report.exit_status > 0 && report.exit_status < 256 ? report.exit_status : 1,
-              report.exit_status > 128 ? fmt::format("{} was killed by signal {}", what, report.exit_status - 128)
-                                       : fmt::format("{} failed with exit status {}", what, report.exit_status));
-}
-
-json RootScriptReport::to_json() const {
-  return {{"exit_status", exit_status},
-          {"id_mode", id_mode},
-          {"root", root},
-          {"layers_unpacked", layers_unpacked},
-          {"bytes_unpacked", bytes_unpacked}};
-}
-
 namespace {
 
 } // namespace

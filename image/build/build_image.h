@@ -48,8 +48,6 @@ struct BuildReport {
 BuildReport build_image(const Spec& spec, const BuildTarget& target, const BuildEvents& events = {},
                         RootScriptRunner* runner = nullptr);
 
-// The error a failed root script ends strata with: its exit status is strata's.
-[[noreturn]] void fail_root_script(const RootScriptReport& report, const std::string& what);
 
 // The tag dockerTools would derive: the first 32 hex digits of the config's digest.
 std::string content_tag(const std::string& config_json);

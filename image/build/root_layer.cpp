@@ -1,6 +1,5 @@
 #include "image/build/root_layer.h"
 
-#include "image/build/build_image.h"
 #include "image/build/customisation.h"
 #include "image/shadow.h"
 #include "ns/sys/error.h"
@@ -68,43 +67,17 @@ private:
   size_t next_ = 0;
 };
 
-// The upper dir of a root script, in a scratch dir made by us (the overlay's work dir goes
-// beside the upper dir) and removed by the runner (the script may have left files owned by
-// ids only the sandbox can remove). The scratch dir is named strata-rootscript-<pid>.XXXXXX,
-// as cli/root_script_runner.h's kScratchPrefix says, so that the runner of a later build
-// removes it when a kill left it behind.
-class RootLayer::ScriptDir {
-public:
-  explicit ScriptDir(RootScriptRunner& runner)
-      : runner_(runner), dir_(fmt::format("strata-rootscript-{}", ::getpid())), upper_(dir_.path() + "/upper") {
-    ::chmod(dir_.path().c_str(), 0755);
-    make_dirs(upper_, 0755);
-    ::chmod(upper_.c_str(), 0755);
-  }
-  ~ScriptDir() {
-    try {
-      runner_.remove(dir_.path());
-    } catch (...) {
-    }
-  }
-  const std::string& path() const { return upper_; }
-
-private:
-  RootScriptRunner& runner_;
-  TempDir dir_; // removes whatever the runner could not
-  std::string upper_;
-};
 
 
 RootLayer::RootLayer(const Spec& spec, const ImageSource* base, const std::vector<TreeMapping>& contents,
                      RootScriptRunner& runner, int64_t mtime, const std::function<void(const std::string&)>& step) {
-  upper_ = std::make_unique<ScriptDir>(runner);
-  for (const auto& m : contents) copy_into(m.host_path, upper_->path());
-  if (spec.shadow_setup) shadow_setup(upper_->path());
+  upper_ = std::make_unique<ScratchDir>(runner);
+  for (const auto& m : contents) copy_into(m.host_path, upper_->upper());
+  if (spec.shadow_setup) shadow_setup(upper_->upper());
   if (step) step("running runAsRoot");
   RootScriptRequest request;
   request.base = base;
-  request.upper = upper_->path();
+  request.upper = upper_->upper();
   request.script = spec.run_as_root;
   request.store_dir = spec.store_dir;
   request.env.push_back("shadowSetup=" + shadow_setup_script()); // as dockerTools gives runAsRoot
@@ -112,14 +85,14 @@ RootLayer::RootLayer(const Spec& spec, const ImageSource* base, const std::vecto
   if (report_.exit_status != 0) fail_root_script(report_, "runAsRoot");
   if (!spec.extra_commands.empty()) {
     if (step) step("running extraCommands");
-    run_script_in(spec.extra_commands, upper_->path(), "extraCommands");
+    run_script_in(spec.extra_commands, upper_->upper(), "extraCommands");
   }
   std::vector<LayerEntry> diff;
-  runner.walk_upper(upper_->path(), mtime, [&](LayerEntry& e) {
+  runner.walk_upper(upper_->upper(), mtime, [&](LayerEntry& e) {
     diff.push_back(e);
     diff.back().content_fd = -1;
   });
-  diff_ = std::make_unique<DiffMerger>(upper_->path(), std::move(diff));
+  diff_ = std::make_unique<DiffMerger>(upper_->upper(), std::move(diff));
 }
 
 RootLayer::~RootLayer() = default;

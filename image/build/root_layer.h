@@ -28,9 +28,8 @@ public:
   TreeStats walk(const std::vector<TreeMapping>& mappings, const TreeOptions& options, const EntryVisitor& visit);
 
 private:
-  class ScriptDir;
   class DiffMerger;
-  std::unique_ptr<ScriptDir> upper_;
+  std::unique_ptr<ScratchDir> upper_;
   std::unique_ptr<DiffMerger> diff_;
   RootScriptReport report_;
 };

@@ -4,6 +4,7 @@
 #pragma once
 #include "image/image_reader.h"
 #include "image/layer_entry.h"
+#include "ns/sys/temp.h"
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -45,6 +46,31 @@ public:
   virtual void walk_upper(const std::string& upper, int64_t mtime, const EntryVisitor& visit) = 0;
   // Removes a dir run() wrote into (it may hold files owned by other mapped ids).
   virtual void remove(const std::string& dir) = 0;
+};
+
+// The error a failed root script ends strata with: its exit status is strata's.
+[[noreturn]] void fail_root_script(const RootScriptReport& report, const std::string& what);
+
+// Scratch dirs of root-script runs are named <temp parent>/<kScratchPrefix>-<pid>.XXXXXX;
+// one left by a strata that was killed (pid gone) is removed by the runner's next run.
+inline constexpr const char* kScratchPrefix = "strata-rootscript";
+
+// A scratch dir holding the upper dir of one run, removed through the runner: the
+// script may have left files owned by ids only the sandbox can remove.
+class ScratchDir {
+public:
+  explicit ScratchDir(RootScriptRunner& runner);
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  ~ScratchDir();
+
+  const std::string& path() const { return dir_.path(); }
+  const std::string& upper() const { return upper_; }
+
+private:
+  RootScriptRunner& runner_;
+  TempDir dir_; // removes whatever the runner could not
+  std::string upper_;
 };
 
 } // namespace strata

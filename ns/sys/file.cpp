@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <sys/stat.h>
+#include <vector>
 
 namespace strata {
 
@@ -89,6 +90,31 @@ std::string resolved_path(const std::string& path, const std::string& what) {
   std::string out = real;
   std::free(real);
   return out;
+}
+
+std::string lexically_normal_relative(const std::string& path) {
+  std::vector<std::string> parts;
+  size_t pos = 0;
+  while (pos <= path.size()) {
+    size_t next = path.find('/', pos);
+    std::string part = path.substr(pos, next == std::string::npos ? std::string::npos : next - pos);
+    if (part == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!part.empty() && part != ".") {
+      parts.push_back(part);
+    }
+    if (next == std::string::npos) break;
+    pos = next + 1;
+  }
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : "/") + p;
+  return out;
+}
+
+std::string link_target_path(const std::string& link_path, const std::string& target) {
+  auto slash = link_path.rfind('/');
+  if (target.empty() || target[0] == '/' || slash == std::string::npos) return lexically_normal_relative(target);
+  return lexically_normal_relative(link_path.substr(0, slash + 1) + target);
 }
 
 std::string dirname_of(const std::string& path) {

@@ -25,6 +25,12 @@ std::string absolute_path(const std::string& path);
 // The path with every symlink resolved; InputError "<what> <path> cannot be resolved".
 std::string resolved_path(const std::string& path, const std::string& what);
 std::string dirname_of(const std::string& path);
+// "." and ".." resolved lexically, clamped at the top, no leading or trailing "/":
+// "a/./b/../c" -> "a/c", "/../x" -> "x", "a/.." -> "".
+std::string lexically_normal_relative(const std::string& path);
+// Where a symlink at link_path (relative to a root) with this target points, relative to
+// the same root: an absolute target is taken from the root; never above it.
+std::string link_target_path(const std::string& link_path, const std::string& target);
 std::string basename_of(const std::string& path);
 // Joins a relative path onto base; an absolute path is returned as is.
 std::string resolve_against(const std::string& base_dir, const std::string& path);
