@@ -1,5 +1,6 @@
 #include "image/image_reader.h"
 
+#include "image/layer_reader.h"
 #include "image/tar_index.h"
 #include "ns/sys/error.h"
 #include "ns/sys/file.h"
@@ -70,7 +71,7 @@ Fd decompress_to_temp(const std::string& path) {
   if (fd < 0) fail_errno(fmt::format("cannot create a temporary file in {}", default_temp_parent()));
   Fd out(fd);
   std::unique_ptr<archive, int (*)(archive*)> a(archive_read_new(), archive_read_free);
-  archive_read_support_filter_all(a.get());
+  support_layer_compressions(a.get());
   archive_read_support_format_raw(a.get());
   if (archive_read_open_filename(a.get(), path.c_str(), 1 << 20) != ARCHIVE_OK)
     fail_input("cannot read {}: {}", path, archive_error_string(a.get()));

@@ -34,11 +34,17 @@ la_ssize_t read_range(archive* a, void* client, const void** out) {
 
 } // namespace
 
+void support_layer_compressions(archive* a) {
+  archive_read_support_filter_gzip(a);
+  archive_read_support_filter_zstd(a);
+  archive_read_support_filter_bzip2(a);
+  archive_read_support_filter_xz(a);
+}
+
 void read_layer_entries(const ImageSource::BlobLocation& blob, const std::string& what,
                         const std::function<void(archive*, archive_entry*)>& visit) {
   std::unique_ptr<archive, int (*)(archive*)> a(archive_read_new(), archive_read_free);
-  archive_read_support_filter_gzip(a.get());
-  archive_read_support_filter_zstd(a.get());
+  support_layer_compressions(a.get());
   archive_read_support_format_tar(a.get());
   archive_read_support_format_empty(a.get());
   RangeReader reader{blob};

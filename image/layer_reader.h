@@ -1,4 +1,4 @@
-// Reads the entries of a layer blob (tar, gzip or zstd detected) from a byte range of a
+// Reads the entries of a layer blob (tar, compressed or not, detected) from a byte range of a
 // file, streaming.
 #pragma once
 #include "image/image_reader.h"
@@ -10,6 +10,11 @@ struct archive;
 struct archive_entry;
 
 namespace strata {
+
+// Enables the compressions layers and image archives come in: gzip and zstd (OCI, docker),
+// bzip2 and xz (docker load accepts them). Not libarchive's "all": lz4, lrzip and the rest
+// are no layer format, and each would be one more library to load.
+void support_layer_compressions(archive* a);
 
 // Calls visit for each entry header (the data is skipped unless the visitor reads it
 // from `a`). `what` names the layer in errors; a corrupt layer is an InputError.

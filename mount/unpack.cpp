@@ -1,5 +1,6 @@
 #include "mount/unpack.h"
 
+#include "image/layer_reader.h"
 #include "mount/override_stat.h"
 #include "mount/rooted_fs.h"
 #include "ns/sys/error.h"
@@ -62,7 +63,7 @@ class TarReader {
 public:
   explicit TarReader(LayerInput& input) : input_(input), buffer_(1 << 18), archive_(archive_read_new()) {
     if (!archive_) throw std::bad_alloc();
-    archive_read_support_filter_all(archive_);
+    support_layer_compressions(archive_);
     archive_read_support_format_tar(archive_);
     if (archive_read_open(archive_, this, nullptr, &TarReader::read_callback, nullptr) != ARCHIVE_OK) fail();
   }

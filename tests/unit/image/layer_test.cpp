@@ -1,4 +1,5 @@
 // The layer writer and tree walker, read back with libarchive.
+#include "image/layer_reader.h"
 #include "image/layer_writer.h"
 #include "image/tree_source.h"
 #include "ns/sys/file.h"
@@ -23,7 +24,7 @@ struct ReadEntry {
 std::vector<ReadEntry> read_tar(const std::string& bytes) {
   std::vector<ReadEntry> out;
   archive* a = archive_read_new();
-  archive_read_support_filter_all(a);
+  support_layer_compressions(a);
   archive_read_support_format_tar(a);
   EXPECT_EQ(archive_read_open_memory(a, bytes.data(), bytes.size()), ARCHIVE_OK);
   archive_entry* e;
