@@ -24,7 +24,7 @@ std::string default_output_path(const std::string& image_name, ImageFormat forma
   return base + ".tar";
 }
 
-void add_build_command(CLI::App& app) {
+void define_build_command(CLI::App* cmd) {
   struct Options {
     SpecFlags spec;
     std::string output, format = "docker-archive";
@@ -33,8 +33,6 @@ void add_build_command(CLI::App& app) {
     unsigned timeout = 0;
   };
   auto opts = std::make_shared<Options>();
-  CLI::App* cmd = app.add_subcommand("build", "Build an image with one new layer over an optional base "
-                                              "(dockerTools.buildImage)");
   opts->spec.add_to(*cmd, false);
   cmd->add_option("-o,--output", opts->output, "Output path, or - for stdout (default: NAME.tar)");
   cmd->add_option("--format", opts->format, "docker-archive (default), oci-dir or oci-archive");

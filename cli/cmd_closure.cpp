@@ -89,11 +89,8 @@ ClosureGraph closure_from_scan(const ClosureOptions& opts, const StoreLocation& 
 
 } // namespace
 
-void add_closure_command(CLI::App& app) {
+void define_closure_command(CLI::App* cmd) {
   auto opts = std::make_shared<ClosureOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "closure", "Print the closure graph of store paths as JSON [{path, references, narHash?, narSize?}], "
-                 "or with --popularity the paths in referencesByPopularity order");
   cmd->add_option("paths", opts->paths,
                   "Store paths (or files inside them); a path outside the store is scanned for the store "
                   "paths it references, as copyToRoot contents are");

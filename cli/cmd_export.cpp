@@ -16,15 +16,12 @@
 
 namespace strata::cli {
 
-void add_export_command(CLI::App& app) {
+void define_export_command(CLI::App* cmd) {
   struct Options {
     std::string image, output = "-", name, tag, compress = "none";
     std::optional<int64_t> mtime;
   };
   auto opts = std::make_shared<Options>();
-  CLI::App* cmd = app.add_subcommand(
-      "export", "Write an image's merged rootfs (every layer applied, whiteouts applied) as one tar "
-                "(dockerTools.exportImage); owners recorded by a rootless unpack are kept");
   cmd->add_option("IMAGE", opts->image, "docker-archive (plain, .gz, .zst), OCI dir or OCI archive")->required();
   cmd->add_option("-o,--output", opts->output, "Output file, or - for stdout (the default; not a terminal)");
   cmd->add_option("--name", opts->name, "Image name to pick from an archive holding several");

@@ -10,12 +10,11 @@ namespace strata::cli {
 
 using nlohmann::json;
 
-void add_inspect_command(CLI::App& app) {
+void define_inspect_command(CLI::App* cmd) {
   struct Options {
     std::string image, name, tag;
   };
   auto opts = std::make_shared<Options>();
-  CLI::App* cmd = app.add_subcommand("inspect", "Print an image's manifest, config and layers as JSON");
   cmd->add_option("IMAGE", opts->image, "docker-archive (plain, .gz, .zst), OCI dir or OCI archive")->required();
   cmd->add_option("--name", opts->name, "Image name to pick from an archive holding several");
   cmd->add_option("--tag", opts->tag, "Tag to pick");

@@ -10,7 +10,7 @@
 
 namespace strata::cli {
 
-void add_layer_command(CLI::App& app) {
+void define_layer_command(CLI::App* cmd) {
   struct Options {
     SpecFlags spec;
     std::string output;
@@ -19,9 +19,6 @@ void add_layer_command(CLI::App& app) {
     unsigned timeout = 0;
   };
   auto opts = std::make_shared<Options>();
-  CLI::App* cmd = app.add_subcommand(
-      "layer", "Write one layer as a directory with layer.tar, json (with the legacy tarsum checksum) and "
-               "VERSION (dockerTools.mkPureLayer; with runAsRoot, mkRootLayer)");
   opts->spec.add_to(*cmd, false);
   cmd->add_option("-o,--output", opts->output, "Directory to create (or an empty one); appears only when complete")
       ->required();

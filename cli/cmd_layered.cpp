@@ -90,10 +90,8 @@ void run(const LayeredOptions& o, bool stream, bool registry = false) {
 
 } // namespace
 
-void add_layered_command(CLI::App& app) {
+void define_layered_command(CLI::App* cmd) {
   auto opts = std::make_shared<LayeredOptions>();
-  CLI::App* cmd = app.add_subcommand("layered", "Build a popularity-layered image from store closures "
-                                                "(dockerTools.buildLayeredImage)");
   opts->spec.add_to(*cmd, true);
   cmd->add_option("-o,--output", opts->output, "Output path (default: NAME.tar)");
   cmd->add_option("--format", opts->format, "docker-archive (default), oci-dir or oci-archive");
@@ -102,20 +100,16 @@ void add_layered_command(CLI::App& app) {
   cmd->callback([opts] { run(*opts, false); });
 }
 
-void add_stream_command(CLI::App& app) {
+void define_stream_command(CLI::App* cmd) {
   auto opts = std::make_shared<LayeredOptions>();
-  CLI::App* cmd = app.add_subcommand("stream", "Stream a layered image as a docker-archive to stdout "
-                                               "(dockerTools.streamLayeredImage); layers uncompressed by default");
   opts->spec.add_to(*cmd, true);
   add_cache_flags(*cmd, *opts);
   add_global_flags(*cmd);
   cmd->callback([opts] { run(*opts, true); });
 }
 
-void add_manifest_command(CLI::App& app) {
+void define_manifest_command(CLI::App* cmd) {
   auto opts = std::make_shared<LayeredOptions>();
-  CLI::App* cmd = app.add_subcommand("manifest", "Write a layered image as a registry serves it (Nixery): blobs, a "
-                                                 "Docker schema 2 manifest and layerLocations, in a directory");
   opts->spec.add_to(*cmd, true);
   cmd->add_option("-o,--output", opts->output, "Output directory (default: NAME.registry)");
   add_cache_flags(*cmd, *opts);

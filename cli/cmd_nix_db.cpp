@@ -91,10 +91,8 @@ void run_nix_db(const NixDbOptions& o) {
 
 } // namespace
 
-void add_nix_db_command(CLI::App& app) {
+void define_nix_db_command(CLI::App* cmd) {
   auto opts = std::make_shared<NixDbOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "nix-db", "Write a Nix database (nix/var/nix/db) under an image root for store paths and their closure");
   cmd->add_option("ROOT", opts->root, "The image root dir being built")->required();
   cmd->add_option("PATH", opts->paths,
                   "Store paths to register with their closure; each gets a gcroots/docker link "

@@ -126,6 +126,7 @@ int run(const RunOptions& opts) {
   int64_t mtime = layer_mtime(defaults);
 
   bool rootfs = is_rootfs_dir(opts.target);
+  if (!rootfs || !layer_out.empty()) use_utf8_names();
   bool in_place = rootfs && sandbox.overlay == mount::OverlayDriver::Plain;
   if (!rootfs && sandbox.overlay == mount::OverlayDriver::Plain)
     fail_input("run: --overlay plain runs in a rootfs directory itself; {} is an image", opts.target);
@@ -182,11 +183,8 @@ int run(const RunOptions& opts) {
 
 } // namespace
 
-void add_run_command(CLI::App& app) {
+void define_run_command(CLI::App* cmd) {
   auto opts = std::make_shared<RunOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "run", "Run a command as root in an image's rootfs or over a rootfs directory, rootless; its exit status "
-             "is strata's (strata run IMAGE-or-ROOTFS [options] -- CMD…)");
   cmd->add_option("IMAGE-or-ROOTFS", opts->target,
                   "docker-archive, OCI dir or OCI archive (its layers stacked under a fresh upper dir), or a "
                   "rootfs directory (stacked the same way; with --overlay plain, changed in place)")
@@ -205,7 +203,7 @@ void add_run_command(CLI::App& app) {
   cmd->callback([opts] {
     int status = run(*opts);
     std::fflush(nullptr);
-    std::exit(status); // the command's status, 128+N when it was killed by signal N
+    std::_Exit(status); // the command's status, 128+N when it was killed by signal N
   });
 }
 

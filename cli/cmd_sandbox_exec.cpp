@@ -34,15 +34,13 @@ ns::BindMount parse_bind(const std::string& text) {
 
 } // namespace
 
-void add_sandbox_exec_command(CLI::App& app) {
+void define_sandbox_exec_command(CLI::App* cmd) {
   struct Options {
     std::string rootfs, upper, work, id_mode = "auto", network = "none", overlay = "auto", cwd = "/";
     std::vector<std::string> lower, binds, env, command;
     unsigned timeout = 0;
   };
   auto opts = std::make_shared<Options>();
-  CLI::App* cmd = app.add_subcommand("sandbox-exec", "Run a command as root in the sandbox (for tests)");
-  cmd->group("");  // hidden from --help
   cmd->add_option("--rootfs", opts->rootfs, "Directory that becomes /");
   cmd->add_option("--lower", opts->lower, "Overlay lower directory, newest first (repeat)");
   cmd->add_option("--upper", opts->upper, "Overlay upper directory (receives the changes)");

@@ -9,16 +9,12 @@
 
 namespace strata::cli {
 
-void add_shadow_setup_command(CLI::App& app) {
+void define_shadow_setup_command(CLI::App* cmd) {
   struct Options {
     std::string root;
     bool script = false;
   };
   auto opts = std::make_shared<Options>();
-  CLI::App* cmd = app.add_subcommand(
-      "shadow-setup",
-      "Create etc/passwd, shadow, group, gshadow, pam.d/other and login.defs in a root dir where missing, "
-      "as dockerTools.shadowSetup does (existing files are left alone)");
   cmd->add_option("ROOT", opts->root, "The image's root directory");
   cmd->add_flag("--script", opts->script, "Print the same as a shell snippet for a script running as root instead");
   add_global_flags(*cmd);

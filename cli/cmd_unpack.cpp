@@ -8,14 +8,11 @@
 
 namespace strata::cli {
 
-void add_unpack_command(CLI::App& app) {
+void define_unpack_command(CLI::App* cmd) {
   struct Options {
     std::string image, dir, name, tag;
   };
   auto opts = std::make_shared<Options>();
-  CLI::App* cmd = app.add_subcommand(
-      "unpack", "Unpack an image's flattened rootfs into a new directory, without root (as umoci unpack "
-                "--rootless): owners that cannot be set are kept in user.containers.override_stat");
   cmd->add_option("IMAGE", opts->image, "docker-archive (plain, .gz, .zst), OCI dir or OCI archive")->required();
   cmd->add_option("DIR", opts->dir, "Directory to create (or an empty one); appears only when complete")
       ->required();

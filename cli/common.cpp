@@ -1,5 +1,6 @@
 #include "cli/common.h"
 
+#include <clocale>
 #include <cstdio>
 #include <unistd.h>
 
@@ -23,6 +24,10 @@ void note(const std::string& message) {
 
 void verbose(const std::string& message) {
   if (global_options().verbose > 0 && !global_options().quiet) std::fprintf(stderr, "strata: %s\n", message.c_str());
+}
+
+void use_utf8_names() {
+  if (!std::setlocale(LC_CTYPE, "C.UTF-8")) std::setlocale(LC_CTYPE, "C");
 }
 
 void print_json(const nlohmann::json& value) {

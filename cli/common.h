@@ -24,4 +24,9 @@ void verbose(const std::string& message);
 // Prints JSON to stdout (pretty when stdout is a terminal).
 void print_json(const nlohmann::json& value);
 
+// libarchive converts names through the locale: makes it UTF-8, whatever the caller's.
+// Called before any thread starts, by main() or by a command that sets it only when it
+// reads or writes a tar.
+void use_utf8_names();
+
 } // namespace strata::cli

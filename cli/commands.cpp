@@ -1,0 +1,68 @@
+#include "cli/commands.h"
+
+namespace strata::cli {
+namespace {
+
+// In the order --help lists them.
+constexpr Command kCommands[] = {
+    {"build", "Build an image with one new layer over an optional base (dockerTools.buildImage)",
+     define_build_command},
+    {"closure",
+     "Print the closure graph of store paths as JSON [{path, references, narHash?, narSize?}], or with "
+     "--popularity the paths in referencesByPopularity order",
+     define_closure_command},
+    {"inspect", "Print an image's manifest, config and layers as JSON", define_inspect_command},
+    {"layered", "Build a popularity-layered image from store closures (dockerTools.buildLayeredImage)",
+     define_layered_command},
+    {"stream",
+     "Stream a layered image as a docker-archive to stdout (dockerTools.streamLayeredImage); layers "
+     "uncompressed by default",
+     define_stream_command},
+    {"manifest",
+     "Write a layered image as a registry serves it (Nixery): blobs, a Docker schema 2 manifest and "
+     "layerLocations, in a directory",
+     define_manifest_command},
+    {"nix-db", "Write a Nix database (nix/var/nix/db) under an image root for store paths and their closure",
+     define_nix_db_command},
+    {"sandbox-exec", "Run a command as root in the sandbox (for tests)", define_sandbox_exec_command, true, false},
+    {"unpack",
+     "Unpack an image's flattened rootfs into a new directory, without root (as umoci unpack --rootless): "
+     "owners that cannot be set are kept in user.containers.override_stat",
+     define_unpack_command},
+    {"shadow-setup",
+     "Create etc/passwd, shadow, group, gshadow, pam.d/other and login.defs in a root dir where missing, as "
+     "dockerTools.shadowSetup does (existing files are left alone)",
+     define_shadow_setup_command},
+    {"export",
+     "Write an image's merged rootfs (every layer applied, whiteouts applied) as one tar "
+     "(dockerTools.exportImage); owners recorded by a rootless unpack are kept",
+     define_export_command},
+    {"layer",
+     "Write one layer as a directory with layer.tar, json (with the legacy tarsum checksum) and VERSION "
+     "(dockerTools.mkPureLayer; with runAsRoot, mkRootLayer)",
+     define_layer_command},
+    {"run",
+     "Run a command as root in an image's rootfs or over a rootfs directory, rootless; its exit status is "
+     "strata's (strata run IMAGE-or-ROOTFS [options] -- CMD…)",
+     define_run_command, false, false},
+};
+
+} // namespace
+
+const Command* add_commands(CLI::App& app, int argc, const char* const* argv) {
+  std::string_view chosen;
+  const Command* defined = nullptr;
+  for (int i = 1; i < argc && chosen.empty(); ++i)
+    if (argv[i][0] != '-') chosen = argv[i];
+  for (const Command& command : kCommands) {
+    CLI::App* cmd = app.add_subcommand(std::string(command.name), std::string(command.summary));
+    if (command.hidden) cmd->group("");
+    if (command.name == chosen) {
+      command.define(cmd);
+      defined = &command;
+    }
+  }
+  return defined;
+}
+
+} // namespace strata::cli
