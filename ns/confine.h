@@ -13,8 +13,8 @@ namespace strata::ns {
 void confine_sandbox_init();
 
 // Compiles the command's seccomp filter: the denylist (EPERM) and the notification rules
-// of `policy`, as classic BPF (an array of struct sock_filter). The sandbox compiles it
-// in the parent while the child sets up its mounts, off the start-up's critical path.
+// of `policy`, as classic BPF (an array of struct sock_filter). The sandbox child
+// compiles it while its net namespace is being made, off the start-up's critical path.
 // It covers the native architecture only: system calls of other ABIs (i386, x32) kill
 // the process, the libseccomp default, rather than compiling the rules three times.
 std::string compile_command_filter(const NotifyPolicy& policy);

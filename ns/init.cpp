@@ -67,10 +67,6 @@ void say(const char* a, const char* b = "", const char* c = "") {
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  struct sigaction dfl {};
-  dfl.sa_handler = SIG_DFL;
-  for (int sig = 1; sig < NSIG; ++sig)
-    if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
   int listener = load_compiled_filter(filter, policy.any());
   if (listener < 0) {
     say("cannot load the seccomp filter: ", std::strerror(errno));

@@ -8,8 +8,8 @@
 
 namespace strata::ns {
 
-// Starts the command with vfork: the child resets its signal mask and dispositions,
-// loads `filter` (ns/confine.h: compile_command_filter) and hands its listener to init
+// Starts the command with vfork: the child clears its signal mask (the dispositions are
+// the caller's, which should have reset them), loads `filter` (ns/confine.h: compile_command_filter) and hands its listener to init
 // (when policy.any()), then calls exec_command, which must exec or _exit and, running in
 // a vfork child, may only make system calls (no allocation, no exceptions). Init then
 // serves until the command exits and returns the command's exit status, or 128+N when

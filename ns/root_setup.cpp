@@ -142,8 +142,8 @@ void setup_bind(int rootfd, const BindMount& bind, RootSetupReport& report) {
 
 } // namespace
 
-void setup_root(const std::string& rootfs, const std::vector<BindMount>& binds, bool own_network,
-                RootSetupReport& report) {
+void setup_root(const std::string& rootfs, const std::vector<BindMount>& binds,
+                const std::function<bool()>& enter_own_network, RootSetupReport& report) {
   mount_or_fail(rootfs.c_str(), rootfs, nullptr, MS_BIND | MS_REC, nullptr, "the sandbox root " + rootfs);
   Fd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root) fail_errno("cannot open the sandbox root " + rootfs);
@@ -153,11 +153,11 @@ void setup_root(const std::string& rootfs, const std::vector<BindMount>& binds, 
     Fd proc = ensure_path(root.get(), "/proc", false, report);
     mount_or_fail("proc", fd_path(proc.get()), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr, "a fresh /proc");
   }
-  setup_sys(root.get(), own_network, report);
   {
     Fd tmp = ensure_path(root.get(), "/tmp", false, report);
     mount_or_fail("tmpfs", fd_path(tmp.get()), "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", "tmpfs on /tmp");
   }
+  setup_sys(root.get(), enter_own_network(), report);  // after the rest: the namespace is made meanwhile
   for (const BindMount& bind : binds) setup_bind(root.get(), bind, report);
 
   // pivot_root(".", ".") stacks the old root on the new one; detaching it leaves the new.

@@ -4,6 +4,7 @@
 #pragma once
 #include "ns/sandbox.h"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -16,9 +17,11 @@ struct RootSetupReport {
 
 // rootfs must be a directory; it is bound onto itself first, so it need not be a mount
 // point. Paths inside rootfs are resolved inside it (a symlink in the rootfs cannot
-// send a mount point outside). own_network: the sandbox has its own net namespace (a
-// fresh sysfs may be mounted). On return the process's root and cwd are the new root.
-void setup_root(const std::string& rootfs, const std::vector<BindMount>& binds, bool own_network,
-                RootSetupReport& report);
+// send a mount point outside). enter_own_network is called before /sys is mounted: it
+// moves the caller into the sandbox's own net namespace and returns true, or returns
+// false when the sandbox shares the host's (a fresh sysfs needs one's own). On return
+// the process's root and cwd are the new root.
+void setup_root(const std::string& rootfs, const std::vector<BindMount>& binds,
+                const std::function<bool()>& enter_own_network, RootSetupReport& report);
 
 } // namespace strata::ns

@@ -2,6 +2,7 @@
 
 #include "ns/confine.h"
 #include "ns/init.h"
+#include "ns/net_namespace.h"
 #include "ns/root_setup.h"
 #include "ns/run_dir.h"
 #include "ns/sys/error.h"
@@ -39,8 +40,8 @@ constexpr int kSetupFailed = 125;
 constexpr int kForwardedSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 
 // Messages between parent and child, one per datagram: kind byte + text. The parent
-// sends 'G' (go: ids are mapped) then the compiled filter; the child the rest.
-enum : char { kError = 'E', kNote = 'N', kCreated = 'C', kLabel = 'L', kFilter = 'B' };
+// sends 'G' (go: ids are mapped); the child the rest.
+enum : char { kError = 'E', kNote = 'N', kCreated = 'C', kLabel = 'L' };
 
 void send_message(int socket, char kind, const std::string& text) {
   std::string datagram = kind + text;
@@ -77,6 +78,14 @@ void say(const char* a, const char* b, const char* c = "", const char* d = "") {
   for (const char* part : {"strata: ", a, b, c, d, "\n"}) (void)!::write(STDERR_FILENO, part, std::strlen(part));
 }
 
+// Every signal to its default action, as the command gets them (exec keeps those ignored).
+void reset_signal_dispositions() {
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig)
+    if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
+}
+
 // Runs in a vfork child: system calls only.
 [[noreturn]] void exec_command(const ChildContext& ctx) {
   const SandboxConfig& config = ctx.config;
@@ -95,20 +104,12 @@ void say(const char* a, const char* b, const char* c = "", const char* d = "") {
   ::_exit(err == ENOENT ? 127 : 126);
 }
 
-// The compiled seccomp filter the parent sends once the child is on its way.
-std::string receive_filter(int socket) {
-  std::string buf(65536, '\0');
-  ssize_t n;
-  do n = ::recv(socket, buf.data(), buf.size(), 0);
-  while (n < 0 && errno == EINTR);
-  if (n <= 0) ::_exit(kSetupFailed);  // the parent failed or died
-  if (buf[0] != kFilter) fail_work("the sandbox got no seccomp filter");
-  return buf.substr(1, static_cast<size_t>(n - 1));
-}
-
 [[noreturn]] void sandbox_child(const ChildContext& ctx) {
   try {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    std::optional<NetNamespaceMaker> own_network;
+    if (!ctx.config.network) own_network.emplace();
+    reset_signal_dispositions();  // while the parent maps ids
     char go = 0;
     ssize_t n;
     do n = ::read(ctx.socket, &go, 1);
@@ -121,11 +122,15 @@ std::string receive_filter(int socket) {
     if (ctx.config.prepare_root) send_message(ctx.socket, kLabel, ctx.config.prepare_root(ctx.rootfs));
 
     RootSetupReport report;
-    setup_root(ctx.rootfs, ctx.config.binds, !ctx.config.network, report);
+    std::string filter;
+    setup_root(ctx.rootfs, ctx.config.binds, [&] {
+      filter = compile_command_filter(ctx.policy);  // while the net namespace is being made
+      if (own_network) own_network->enter();
+      return own_network.has_value();
+    }, report);
     if (::chdir(ctx.config.cwd.c_str()) != 0)
       fail_errno(fmt::format("cannot enter the working directory {} in the sandbox", ctx.config.cwd));
     confine_sandbox_init();
-    std::string filter = receive_filter(ctx.socket);
     for (const std::string& note : report.notes) send_message(ctx.socket, kNote, note);
     for (const std::string& path : report.created_paths) send_message(ctx.socket, kCreated, path);
 
@@ -197,8 +202,8 @@ SandboxResult run_sandbox(const SandboxConfig& config) {
 
   int pidfd = -1;
   CloneArgs args{};
-  args.flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD |
-               (config.network ? 0 : CLONE_NEWNET);
+  // No CLONE_NEWNET: the child has its net namespace made in the background.
+  args.flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD;
   args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
   args.exit_signal = SIGCHLD;
   long pid = ::syscall(SYS_clone3, &args, sizeof args);
@@ -226,18 +231,9 @@ SandboxResult run_sandbox(const SandboxConfig& config) {
     throw;
   }
   std::string send_failure;  // reported unless the child says why it stopped first
-  try {
-    if (::write(parent_end.get(), "G", 1) != 1) fail_errno("cannot start the sandbox");
-    // Compiled while the child mounts its root, then sent along.
-    std::string filter = std::string(1, kFilter) + compile_command_filter(policy);
-    if (::send(parent_end.get(), filter.data(), filter.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(filter.size())) {
-      send_failure = fmt::format("cannot send the seccomp filter to the sandbox: {}", std::strerror(errno));
-      send_signal(pidfd, SIGKILL);
-    }
-  } catch (...) {
+  if (::send(parent_end.get(), "G", 1, MSG_NOSIGNAL) != 1) {
+    send_failure = fmt::format("cannot start the sandbox: {}", std::strerror(errno));
     send_signal(pidfd, SIGKILL);
-    reap();
-    throw;
   }
 
   Fd signals(::signalfd(-1, &blocked.set(), SFD_CLOEXEC | SFD_NONBLOCK));
@@ -280,7 +276,7 @@ SandboxResult run_sandbox(const SandboxConfig& config) {
   bool reset_seen = false;
   for (;;) {
     n = ::recv(parent_end.get(), buf, sizeof buf, MSG_DONTWAIT);
-    // A child that left our filter unread resets the socket: the error comes first,
+    // A child that left "G" unread resets the socket: the error comes first,
     // what it sent is still queued behind it.
     if (n < 0 && errno == ECONNRESET && !reset_seen) {
       reset_seen = true;
