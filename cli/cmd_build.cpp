@@ -24,7 +24,7 @@ std::string default_output_path(const std::string& image_name, ImageFormat forma
   return base + ".tar";
 }
 
-void define_build_command(CLI::App* cmd) {
+void define_build_command(CommandLine& cmd) {
   struct Options {
     SpecFlags spec;
     std::string output, format = "docker-archive";
@@ -33,12 +33,12 @@ void define_build_command(CLI::App* cmd) {
     unsigned timeout = 0;
   };
   auto opts = std::make_shared<Options>();
-  opts->spec.add_to(*cmd, false);
-  cmd->add_option("-o,--output", opts->output, "Output path, or - for stdout (default: NAME.tar)");
-  cmd->add_option("--format", opts->format, "docker-archive (default), oci-dir or oci-archive");
-  add_sandbox_flags(*cmd, opts->sandbox, opts->id_mode, opts->overlay, opts->network, opts->timeout);
-  add_global_flags(*cmd);
-  cmd->callback([opts] {
+  opts->spec.add_to(cmd, false);
+  cmd.option("-o,--output", opts->output, "Output path, or - for stdout (default: NAME.tar)");
+  cmd.option("--format", opts->format, "docker-archive (default), oci-dir or oci-archive");
+  add_sandbox_flags(cmd, opts->sandbox, opts->id_mode, opts->overlay, opts->network, opts->timeout);
+  add_global_flags(cmd);
+  cmd.callback([opts] {
     ImageFormat format = parse_image_format(opts->format, "--format");
     Spec spec = opts->spec.load();
     BuildTarget target{opts->output.empty() ? default_output_path(spec.name, format) : opts->output, format};

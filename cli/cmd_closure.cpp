@@ -89,21 +89,21 @@ ClosureGraph closure_from_scan(const ClosureOptions& opts, const StoreLocation& 
 
 } // namespace
 
-void define_closure_command(CLI::App* cmd) {
+void define_closure_command(CommandLine& cmd) {
   auto opts = std::make_shared<ClosureOptions>();
-  cmd->add_option("paths", opts->paths,
+  cmd.option("paths", opts->paths,
                   "Store paths (or files inside them); a path outside the store is scanned for the store "
                   "paths it references, as copyToRoot contents are");
-  cmd->add_option("--store-dir", opts->store_dir, "The store dir paths are named in (default /nix/store)");
-  cmd->add_option("--store-root", opts->store_root,
+  cmd.option("--store-dir", opts->store_dir, "The store dir paths are named in (default /nix/store)");
+  cmd.option("--store-root", opts->store_root,
                   "Read the store's entries from ROOT/<store dir>, as Nix's --store local?root=ROOT does; "
                   "paths and file contents still name the store dir");
-  cmd->add_option("--graph", opts->graph_file,
+  cmd.option("--graph", opts->graph_file,
                   "Read the graph from a closureInfo dir, exportReferencesGraph text, `nix-store --dump-db` "
                   "output or JSON instead of scanning; with PATHs, only their closure is printed");
-  cmd->add_flag("--popularity", opts->popularity, "Print the paths most popular first (referencesByPopularity)");
-  add_global_flags(*cmd);
-  cmd->callback([opts] {
+  cmd.flag("--popularity", opts->popularity, "Print the paths most popular first (referencesByPopularity)");
+  add_global_flags(cmd);
+  cmd.callback([opts] {
     StoreLocation store = StoreLocation::with_root(closure::normalize_store_dir(opts->store_dir, "--store-dir"),
                                                    opts->store_root.empty() ? "" : absolute_path(opts->store_root));
     ClosureGraph graph = opts->graph_file.empty() ? closure_from_scan(*opts, store) : closure_from_graph_file(*opts, store);

@@ -16,21 +16,21 @@
 
 namespace strata::cli {
 
-void define_export_command(CLI::App* cmd) {
+void define_export_command(CommandLine& cmd) {
   struct Options {
     std::string image, output = "-", name, tag, compress = "none";
     std::optional<int64_t> mtime;
   };
   auto opts = std::make_shared<Options>();
-  cmd->add_option("IMAGE", opts->image, "docker-archive (plain, .gz, .zst), OCI dir or OCI archive")->required();
-  cmd->add_option("-o,--output", opts->output, "Output file, or - for stdout (the default; not a terminal)");
-  cmd->add_option("--name", opts->name, "Image name to pick from an archive holding several");
-  cmd->add_option("--tag", opts->tag, "Tag to pick");
-  cmd->add_option("--compress", opts->compress, "none (default), gzip or zstd");
-  cmd->add_option("--mtime", opts->mtime,
+  cmd.option("IMAGE", opts->image, "docker-archive (plain, .gz, .zst), OCI dir or OCI archive").required();
+  cmd.option("-o,--output", opts->output, "Output file, or - for stdout (the default; not a terminal)");
+  cmd.option("--name", opts->name, "Image name to pick from an archive holding several");
+  cmd.option("--tag", opts->tag, "Tag to pick");
+  cmd.option("--compress", opts->compress, "none (default), gzip or zstd");
+  cmd.option("--mtime", opts->mtime,
                   "mtime of every entry, seconds since the epoch (default: $SOURCE_DATE_EPOCH, else 1)");
-  add_global_flags(*cmd);
-  cmd->callback([opts] {
+  add_global_flags(cmd);
+  cmd.callback([opts] {
     Compression compression = parse_compression(opts->compress, "--compress");
     bool to_stdout = opts->output == "-";
     if (to_stdout && global_options().json)

@@ -10,16 +10,16 @@ namespace strata::cli {
 
 using nlohmann::json;
 
-void define_inspect_command(CLI::App* cmd) {
+void define_inspect_command(CommandLine& cmd) {
   struct Options {
     std::string image, name, tag;
   };
   auto opts = std::make_shared<Options>();
-  cmd->add_option("IMAGE", opts->image, "docker-archive (plain, .gz, .zst), OCI dir or OCI archive")->required();
-  cmd->add_option("--name", opts->name, "Image name to pick from an archive holding several");
-  cmd->add_option("--tag", opts->tag, "Tag to pick");
-  add_global_flags(*cmd);
-  cmd->callback([opts] {
+  cmd.option("IMAGE", opts->image, "docker-archive (plain, .gz, .zst), OCI dir or OCI archive").required();
+  cmd.option("--name", opts->name, "Image name to pick from an archive holding several");
+  cmd.option("--tag", opts->tag, "Tag to pick");
+  add_global_flags(cmd);
+  cmd.callback([opts] {
     auto source = ImageSource::open(opts->image, {opts->name, opts->tag});
     std::vector<LayerDescriptor> layers = source->layers();
     // docker-archive records no blob digests for compressed layers: hash them.

@@ -10,7 +10,7 @@
 
 namespace strata::cli {
 
-void define_layer_command(CLI::App* cmd) {
+void define_layer_command(CommandLine& cmd) {
   struct Options {
     SpecFlags spec;
     std::string output;
@@ -19,12 +19,12 @@ void define_layer_command(CLI::App* cmd) {
     unsigned timeout = 0;
   };
   auto opts = std::make_shared<Options>();
-  opts->spec.add_to(*cmd, false);
-  cmd->add_option("-o,--output", opts->output, "Directory to create (or an empty one); appears only when complete")
-      ->required();
-  add_sandbox_flags(*cmd, opts->sandbox, opts->id_mode, opts->overlay, opts->network, opts->timeout);
-  add_global_flags(*cmd);
-  cmd->callback([opts] {
+  opts->spec.add_to(cmd, false);
+  cmd.option("-o,--output", opts->output, "Directory to create (or an empty one); appears only when complete")
+      .required();
+  add_sandbox_flags(cmd, opts->sandbox, opts->id_mode, opts->overlay, opts->network, opts->timeout);
+  add_global_flags(cmd);
+  cmd.callback([opts] {
     Spec spec = opts->spec.load();
     SandboxRootScriptRunner runner(parse_sandbox_flags(opts->id_mode, opts->overlay, opts->network, opts->timeout,
                                                        opts->sandbox.layer_store_dir));

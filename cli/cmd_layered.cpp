@@ -26,9 +26,9 @@ struct LayeredOptions {
   unsigned timeout = 0;
 };
 
-void add_cache_flags(CLI::App& cmd, LayeredOptions& o) {
-  cmd.add_option("--cache-dir", o.cache_dir, "Layer cache (default: $XDG_CACHE_HOME/strata)");
-  cmd.add_flag("--no-cache", o.no_cache, "Neither read nor write the layer cache");
+void add_cache_flags(CommandLine& cmd, LayeredOptions& o) {
+  cmd.option("--cache-dir", o.cache_dir, "Layer cache (default: $XDG_CACHE_HOME/strata)");
+  cmd.flag("--no-cache", o.no_cache, "Neither read nor write the layer cache");
   add_sandbox_flags(cmd, o.sandbox, o.id_mode, o.overlay, o.network, o.timeout);
 }
 
@@ -90,31 +90,31 @@ void run(const LayeredOptions& o, bool stream, bool registry = false) {
 
 } // namespace
 
-void define_layered_command(CLI::App* cmd) {
+void define_layered_command(CommandLine& cmd) {
   auto opts = std::make_shared<LayeredOptions>();
-  opts->spec.add_to(*cmd, true);
-  cmd->add_option("-o,--output", opts->output, "Output path (default: NAME.tar)");
-  cmd->add_option("--format", opts->format, "docker-archive (default), oci-dir or oci-archive");
-  add_cache_flags(*cmd, *opts);
-  add_global_flags(*cmd);
-  cmd->callback([opts] { run(*opts, false); });
+  opts->spec.add_to(cmd, true);
+  cmd.option("-o,--output", opts->output, "Output path (default: NAME.tar)");
+  cmd.option("--format", opts->format, "docker-archive (default), oci-dir or oci-archive");
+  add_cache_flags(cmd, *opts);
+  add_global_flags(cmd);
+  cmd.callback([opts] { run(*opts, false); });
 }
 
-void define_stream_command(CLI::App* cmd) {
+void define_stream_command(CommandLine& cmd) {
   auto opts = std::make_shared<LayeredOptions>();
-  opts->spec.add_to(*cmd, true);
-  add_cache_flags(*cmd, *opts);
-  add_global_flags(*cmd);
-  cmd->callback([opts] { run(*opts, true); });
+  opts->spec.add_to(cmd, true);
+  add_cache_flags(cmd, *opts);
+  add_global_flags(cmd);
+  cmd.callback([opts] { run(*opts, true); });
 }
 
-void define_manifest_command(CLI::App* cmd) {
+void define_manifest_command(CommandLine& cmd) {
   auto opts = std::make_shared<LayeredOptions>();
-  opts->spec.add_to(*cmd, true);
-  cmd->add_option("-o,--output", opts->output, "Output directory (default: NAME.registry)");
-  add_cache_flags(*cmd, *opts);
-  add_global_flags(*cmd);
-  cmd->callback([opts] {
+  opts->spec.add_to(cmd, true);
+  cmd.option("-o,--output", opts->output, "Output directory (default: NAME.registry)");
+  add_cache_flags(cmd, *opts);
+  add_global_flags(cmd);
+  cmd.callback([opts] {
     LayeredOptions o = *opts;
     if (o.output.empty()) o.output = default_output_path(o.spec.load().name, ImageFormat::RegistryDir);
     run(o, false, true);

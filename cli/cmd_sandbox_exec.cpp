@@ -34,27 +34,27 @@ ns::BindMount parse_bind(const std::string& text) {
 
 } // namespace
 
-void define_sandbox_exec_command(CLI::App* cmd) {
+void define_sandbox_exec_command(CommandLine& cmd) {
   struct Options {
     std::string rootfs, upper, work, id_mode = "auto", network = "none", overlay = "auto", cwd = "/";
     std::vector<std::string> lower, binds, env, command;
     unsigned timeout = 0;
   };
   auto opts = std::make_shared<Options>();
-  cmd->add_option("--rootfs", opts->rootfs, "Directory that becomes /");
-  cmd->add_option("--lower", opts->lower, "Overlay lower directory, newest first (repeat)");
-  cmd->add_option("--upper", opts->upper, "Overlay upper directory (receives the changes)");
-  cmd->add_option("--work", opts->work, "Overlay work directory (empty, on upper's filesystem)");
-  cmd->add_option("--overlay", opts->overlay, "Overlay driver: auto, kernel, fuse or plain");
-  cmd->add_option("--id-mode", opts->id_mode, "Id mapping: auto, root, subuid, fuse or single");
-  cmd->add_option("--network", opts->network, "none (default) or host");
-  cmd->add_option("--bind", opts->binds, "Bind SRC:DST[:ro] into the sandbox (repeat)");
-  cmd->add_option("--env", opts->env, "KEY=VALUE added to the command's environment (repeat)");
-  cmd->add_option("--cwd", opts->cwd, "Working directory inside");
-  cmd->add_option("--timeout", opts->timeout, "Kill the sandbox after this many seconds");
-  cmd->add_option("command", opts->command, "The command and its arguments (after --)")->required();
-  add_global_flags(*cmd);
-  cmd->callback([opts] {
+  cmd.option("--rootfs", opts->rootfs, "Directory that becomes /");
+  cmd.option("--lower", opts->lower, "Overlay lower directory, newest first (repeat)");
+  cmd.option("--upper", opts->upper, "Overlay upper directory (receives the changes)");
+  cmd.option("--work", opts->work, "Overlay work directory (empty, on upper's filesystem)");
+  cmd.option("--overlay", opts->overlay, "Overlay driver: auto, kernel, fuse or plain");
+  cmd.option("--id-mode", opts->id_mode, "Id mapping: auto, root, subuid, fuse or single");
+  cmd.option("--network", opts->network, "none (default) or host");
+  cmd.option("--bind", opts->binds, "Bind SRC:DST[:ro] into the sandbox (repeat)");
+  cmd.option("--env", opts->env, "KEY=VALUE added to the command's environment (repeat)");
+  cmd.option("--cwd", opts->cwd, "Working directory inside");
+  cmd.option("--timeout", opts->timeout, "Kill the sandbox after this many seconds");
+  cmd.option("command", opts->command, "The command and its arguments (after --)").required();
+  add_global_flags(cmd);
+  cmd.callback([opts] {
     ns::SandboxConfig config;
     config.id_mode = ns::parse_id_mode(opts->id_mode);
     if (opts->network != "none" && opts->network != "host")

@@ -9,16 +9,16 @@
 
 namespace strata::cli {
 
-void define_shadow_setup_command(CLI::App* cmd) {
+void define_shadow_setup_command(CommandLine& cmd) {
   struct Options {
     std::string root;
     bool script = false;
   };
   auto opts = std::make_shared<Options>();
-  cmd->add_option("ROOT", opts->root, "The image's root directory");
-  cmd->add_flag("--script", opts->script, "Print the same as a shell snippet for a script running as root instead");
-  add_global_flags(*cmd);
-  cmd->callback([opts] {
+  cmd.option("ROOT", opts->root, "The image's root directory");
+  cmd.flag("--script", opts->script, "Print the same as a shell snippet for a script running as root instead");
+  add_global_flags(cmd);
+  cmd.callback([opts] {
     if (opts->script) {
       if (!opts->root.empty()) fail_input("shadow-setup: --script takes no ROOT (got {})", opts->root);
       std::fputs(shadow_setup_script().c_str(), stdout);

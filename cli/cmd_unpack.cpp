@@ -8,18 +8,18 @@
 
 namespace strata::cli {
 
-void define_unpack_command(CLI::App* cmd) {
+void define_unpack_command(CommandLine& cmd) {
   struct Options {
     std::string image, dir, name, tag;
   };
   auto opts = std::make_shared<Options>();
-  cmd->add_option("IMAGE", opts->image, "docker-archive (plain, .gz, .zst), OCI dir or OCI archive")->required();
-  cmd->add_option("DIR", opts->dir, "Directory to create (or an empty one); appears only when complete")
-      ->required();
-  cmd->add_option("--name", opts->name, "Image name to pick from an archive holding several");
-  cmd->add_option("--tag", opts->tag, "Tag to pick");
-  add_global_flags(*cmd);
-  cmd->callback([opts] {
+  cmd.option("IMAGE", opts->image, "docker-archive (plain, .gz, .zst), OCI dir or OCI archive").required();
+  cmd.option("DIR", opts->dir, "Directory to create (or an empty one); appears only when complete")
+      .required();
+  cmd.option("--name", opts->name, "Image name to pick from an archive holding several");
+  cmd.option("--tag", opts->tag, "Tag to pick");
+  add_global_flags(cmd);
+  cmd.callback([opts] {
     auto image = ImageSource::open(opts->image, {opts->name, opts->tag});
     mount::UnpackStats stats = mount::unpack_image_to(*image, opts->dir);
     if (global_options().json) {

@@ -1,7 +1,24 @@
 #include "cli/commands.h"
 
+#include "cli/common.h"
+#include "ns/sys/error.h"
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+#include <string_view>
+
 namespace strata::cli {
 namespace {
+
+struct Command {
+  std::string_view name, summary;
+  void (*define)(CommandLine& cmd);
+  bool hidden = false;  // left out of --help
+  // false: the command calls use_utf8_names() itself when it needs it, and saves the
+  // commands that read no tar (`strata run` of a rootfs dir) the locale's loading.
+  bool utf8_names_first = true;
+};
 
 // In the order --help lists them.
 constexpr Command kCommands[] = {
@@ -47,8 +64,9 @@ constexpr Command kCommands[] = {
      define_run_command, false, false},
 };
 
-} // namespace
-
+// Adds every subcommand to app, defining only the one named by the first argument that is
+// not a flag; the others keep their name and summary, for --help and for CLI11's errors.
+// Returns the one defined, or nullptr.
 const Command* add_commands(CLI::App& app, int argc, const char* const* argv) {
   std::string_view chosen;
   const Command* defined = nullptr;
@@ -58,11 +76,37 @@ const Command* add_commands(CLI::App& app, int argc, const char* const* argv) {
     CLI::App* cmd = app.add_subcommand(std::string(command.name), std::string(command.summary));
     if (command.hidden) cmd->group("");
     if (command.name == chosen) {
-      command.define(cmd);
+      CommandLine options(*cmd);
+      command.define(options);
       defined = &command;
     }
   }
   return defined;
+}
+
+} // namespace
+
+int run_command_line(int argc, char** argv) {
+  CLI::App app{"strata: build Docker and OCI images without root, a VM or a daemon", "strata"};
+  app.set_version_flag("--version", "strata 0.1.0");
+  app.require_subcommand(1);
+  app.fallthrough(false);
+  const Command* command = add_commands(app, argc, argv);
+  if (!command || command->utf8_names_first) use_utf8_names();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  } catch (const Error& e) {
+    std::fprintf(stderr, "strata: %s\n", e.what());
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "strata: %s\n", e.what());
+    return 1;
+  }
+  return 0;
 }
 
 } // namespace strata::cli

@@ -11,11 +11,11 @@ GlobalOptions& global_options() {
   return options;
 }
 
-void add_global_flags(CLI::App& cmd) {
+void add_global_flags(CommandLine& cmd) {
   auto& g = global_options();
-  cmd.add_flag("-q,--quiet", g.quiet, "Print nothing but errors and requested output");
-  cmd.add_flag("-v,--verbose", g.verbose, "Say more about what is done (repeat for more)");
-  cmd.add_flag("--json", g.json, "Print the result as JSON on stdout");
+  cmd.flag("-q,--quiet", g.quiet, "Print nothing but errors and requested output");
+  cmd.flag("-v,--verbose", g.verbose, "Say more about what is done (repeat for more)");
+  cmd.flag("--json", g.json, "Print the result as JSON on stdout");
 }
 
 void note(const std::string& message) {

@@ -1,6 +1,7 @@
 // What every strata command shares: output modes, messages, exit handling.
 #pragma once
-#include <CLI/CLI.hpp>
+#include "cli/command_line.h"
+
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -15,7 +16,7 @@ struct GlobalOptions {
 
 GlobalOptions& global_options();
 // Adds -q/--quiet, -v/--verbose and --json to a subcommand.
-void add_global_flags(CLI::App& cmd);
+void add_global_flags(CommandLine& cmd);
 
 // A note for the user on stderr (suppressed by -q).
 void note(const std::string& message);

@@ -20,13 +20,13 @@
 
 namespace strata::cli {
 
-void add_sandbox_flags(CLI::App& cmd, SandboxOptions& options, std::string& id_mode, std::string& overlay,
+void add_sandbox_flags(CommandLine& cmd, SandboxOptions& options, std::string& id_mode, std::string& overlay,
                        std::string& network, unsigned& timeout) {
-  cmd.add_option("--id-mode", id_mode, "Id mapping for root scripts: auto (default), root, subuid, fuse or single");
-  cmd.add_option("--overlay", overlay, "How base layers are stacked: auto (default), kernel, fuse or plain");
-  cmd.add_option("--network", network, "Network for root scripts: none (default) or host");
-  cmd.add_option("--timeout", timeout, "Kill a root script after this many seconds (default: never)");
-  cmd.add_option("--layer-store", options.layer_store_dir, "Where unpacked base layers are cached");
+  cmd.option("--id-mode", id_mode, "Id mapping for root scripts: auto (default), root, subuid, fuse or single");
+  cmd.option("--overlay", overlay, "How base layers are stacked: auto (default), kernel, fuse or plain");
+  cmd.option("--network", network, "Network for root scripts: none (default) or host");
+  cmd.option("--timeout", timeout, "Kill a root script after this many seconds (default: never)");
+  cmd.option("--layer-store", options.layer_store_dir, "Where unpacked base layers are cached");
 }
 
 SandboxOptions parse_sandbox_flags(const std::string& id_mode, const std::string& overlay, const std::string& network,

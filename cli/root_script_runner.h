@@ -4,13 +4,12 @@
 // layer diff (mount/diff.h) with owners mapped back through the sandbox's id map. The
 // same machinery runs any command for `strata run` (run_command).
 #pragma once
+#include "cli/command_line.h"
 #include "image/build/root_script.h"
 #include "mount/id_map.h"
 #include "mount/overlay.h"
 #include "ns/id_mode.h"
 #include "ns/sys/temp.h"
-
-#include <CLI/CLI.hpp>
 
 #include <chrono>
 #include <optional>
@@ -28,7 +27,7 @@ struct SandboxOptions {
 };
 
 // Adds --id-mode, --overlay, --network, --timeout and --layer-store to a command.
-void add_sandbox_flags(CLI::App& cmd, SandboxOptions& options, std::string& id_mode, std::string& overlay,
+void add_sandbox_flags(CommandLine& cmd, SandboxOptions& options, std::string& id_mode, std::string& overlay,
                        std::string& network, unsigned& timeout);
 SandboxOptions parse_sandbox_flags(const std::string& id_mode, const std::string& overlay, const std::string& network,
                                    unsigned timeout, std::string layer_store_dir);

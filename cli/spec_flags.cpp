@@ -7,28 +7,28 @@ namespace strata::cli {
 
 using nlohmann::json;
 
-void SpecFlags::add_to(CLI::App& cmd, bool layered) {
-  cmd.add_option("SPEC", spec_path, "Spec file (JSON with dockerTools' argument names; - for stdin)");
-  cmd.add_option("--name", name, "Image name (spec key 'name')");
-  cmd.add_option("--tag", tag, "Image tag (default: from the image's content hash)");
-  cmd.add_option("--copy-to-root", copy_to_root, "Tree to copy into the image root (repeatable; 'copyToRoot')");
-  cmd.add_option("--from-image", from_image, "Base image: docker-archive, OCI dir or OCI archive ('fromImage')");
-  cmd.add_option("--from-image-name", from_image_name, "Image to use from a base holding several");
-  cmd.add_option("--from-image-tag", from_image_tag, "Tag to use from the base");
-  cmd.add_option("--config-json", config_json, "Image config as JSON, e.g. '{\"Cmd\":[\"/bin/sh\"]}' ('config')");
-  cmd.add_option("--created", created, "Creation time in the config: RFC 3339 or 'now'");
-  cmd.add_option("--mtime", mtime, "Modification time of every layer entry: RFC 3339 or seconds");
-  cmd.add_option("--extra-commands", extra_commands, "Shell commands run in the layer root before packing");
-  cmd.add_option("--run-as-root", run_as_root, "Shell commands run as root in the image (sandboxed)");
-  cmd.add_option("--store-dir", store_dir, "Nix store directory (default /nix/store)");
-  cmd.add_option("--closure-graph", closure_graph, "closureInfo dir, exportReferencesGraph file or JSON graph");
-  cmd.add_option("--architecture", architecture, "Architecture in the config (default: this machine's)");
-  cmd.add_option("--uid", uid, "Owner uid of the files strata lays out");
-  cmd.add_option("--gid", gid, "Owner gid of the files strata lays out");
-  cmd.add_option("--compress", compress, "Layer compression: none, gzip (default) or zstd ('compressor')");
+void SpecFlags::add_to(CommandLine& cmd, bool layered) {
+  cmd.option("SPEC", spec_path, "Spec file (JSON with dockerTools' argument names; - for stdin)");
+  cmd.option("--name", name, "Image name (spec key 'name')");
+  cmd.option("--tag", tag, "Image tag (default: from the image's content hash)");
+  cmd.option("--copy-to-root", copy_to_root, "Tree to copy into the image root (repeatable; 'copyToRoot')");
+  cmd.option("--from-image", from_image, "Base image: docker-archive, OCI dir or OCI archive ('fromImage')");
+  cmd.option("--from-image-name", from_image_name, "Image to use from a base holding several");
+  cmd.option("--from-image-tag", from_image_tag, "Tag to use from the base");
+  cmd.option("--config-json", config_json, "Image config as JSON, e.g. '{\"Cmd\":[\"/bin/sh\"]}' ('config')");
+  cmd.option("--created", created, "Creation time in the config: RFC 3339 or 'now'");
+  cmd.option("--mtime", mtime, "Modification time of every layer entry: RFC 3339 or seconds");
+  cmd.option("--extra-commands", extra_commands, "Shell commands run in the layer root before packing");
+  cmd.option("--run-as-root", run_as_root, "Shell commands run as root in the image (sandboxed)");
+  cmd.option("--store-dir", store_dir, "Nix store directory (default /nix/store)");
+  cmd.option("--closure-graph", closure_graph, "closureInfo dir, exportReferencesGraph file or JSON graph");
+  cmd.option("--architecture", architecture, "Architecture in the config (default: this machine's)");
+  cmd.option("--uid", uid, "Owner uid of the files strata lays out");
+  cmd.option("--gid", gid, "Owner gid of the files strata lays out");
+  cmd.option("--compress", compress, "Layer compression: none, gzip (default) or zstd ('compressor')");
   if (layered) {
-    cmd.add_option("--max-layers", max_layers, "Most layers the image may have (default 100)");
-    cmd.add_option("--fake-root-commands", fake_root_commands, "Commands run as root in the customisation layer");
+    cmd.option("--max-layers", max_layers, "Most layers the image may have (default 100)");
+    cmd.option("--fake-root-commands", fake_root_commands, "Commands run as root in the customisation layer");
   }
 }
 

@@ -1,9 +1,9 @@
 // Spec keys given as command-line flags, so quick builds need no spec file. Flags are
 // applied on top of the spec file's keys and go through the same validation.
 #pragma once
+#include "cli/command_line.h"
 #include "image/spec.h"
 
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -19,7 +19,7 @@ struct SpecFlags {
   std::optional<int> max_layers, uid, gid;
   std::optional<std::string> compress;
 
-  void add_to(CLI::App& cmd, bool layered);
+  void add_to(CommandLine& cmd, bool layered);
   // The spec file (if any) with the flags applied.
   Spec load() const;
 };
