@@ -75,7 +75,9 @@ bool make_read_only(const std::string& target) {
 void setup_dev(int rootfd, RootSetupReport& report) {
   {
     Fd dev = ensure_path(rootfd, "/dev", false, report);
-    mount_or_fail("tmpfs", fd_path(dev.get()), "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=65536k", "tmpfs on /dev");
+    // nodev: the device nodes are binds, mounts of their own.
+    mount_or_fail("tmpfs", fd_path(dev.get()), "tmpfs", MS_NOSUID | MS_NOEXEC | MS_NODEV, "mode=755,size=65536k",
+                  "tmpfs on /dev");
   }
   Fd dev(openat2_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY));
   if (!dev) fail_errno("cannot open /dev in the sandbox root");
@@ -101,8 +103,10 @@ void setup_dev(int rootfd, RootSetupReport& report) {
   } else {
     report.notes.push_back("/dev/pts left out: " + std::string(std::strerror(errno)));
   }
-  if (::mkdirat(dev.get(), "shm", 01777) != 0) fail_errno("cannot create /dev/shm");
-  mount_or_fail("tmpfs", dev_path + "/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", "tmpfs on /dev/shm");
+  // A directory of /dev's tmpfs, as bwrap makes it: a tmpfs of its own costs a mount
+  // and an unmount, a tenth of a millisecond of every run.
+  if (::mkdirat(dev.get(), "shm", 0) != 0 || ::fchmodat(dev.get(), "shm", 01777, 0) != 0)
+    fail_errno("cannot create /dev/shm");
   ::symlinkat("/proc/self/fd", dev.get(), "fd");
   ::symlinkat("/proc/self/fd/0", dev.get(), "stdin");
   ::symlinkat("/proc/self/fd/1", dev.get(), "stdout");

@@ -6,7 +6,7 @@
 // of its pid namespace; in its private mount namespace it
 //   - calls prepare_root(rootfs) (e.g. to mount an overlay there),
 //   - mounts a minimal /dev (tmpfs with null, zero, full, random, urandom, tty bound
-//     from the host, a new devpts instance for pts and ptmx, a tmpfs shm), a fresh
+//     from the host, a new devpts instance for pts and ptmx, a 1777 shm dir), a fresh
 //     /proc, a read-only /sys (a new sysfs, else the host's bound read-only, else none:
 //     said in notes), a tmpfs /tmp, and the binds asked for,
 //   - pivot_roots into rootfs and detaches the old root,

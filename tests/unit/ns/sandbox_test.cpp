@@ -73,7 +73,8 @@ TEST(Sandbox, CommandIsRootUnderAnInitWithItsOwnHostname) {
 
 TEST(Sandbox, ReportsTheMountPointsItCreated) {
   BusyboxRoot root;
-  auto result = run_sandbox(shell(root, "test -c /dev/null && test -d /proc/self && test -w /tmp"));
+  auto result = run_sandbox(shell(root, "test -c /dev/null && test -d /proc/self && test -w /tmp && "
+                                        "test -k /dev/shm && touch /dev/shm/x && test -L /dev/ptmx"));
   EXPECT_EQ(result.exit_status, 0);
   EXPECT_EQ(result.created_paths, (std::vector<std::string>{"/dev", "/proc", "/tmp", "/sys"}));
   // Mounts lived only in the sandbox: the dirs are empty on the host.
