@@ -107,6 +107,7 @@ RootScriptReport SandboxRootScriptRunner::run_command(const SandboxRunRequest& r
 
   ns::SandboxConfig config;
   config.id_mode = plan_->mode;
+  config.id_plan = plan_;
   config.network = options_.network;
   config.timeout = options_.timeout;
   config.argv = request.argv;
@@ -205,6 +206,7 @@ void SandboxRootScriptRunner::remove(const std::string& dir) {
   // The sandbox's command is the host's /bin/true, from /usr bound read-only.
   ns::SandboxConfig config;
   config.id_mode = plan_->mode;
+  config.id_plan = plan_;
   config.argv = {"/usr/bin/true"};
   TempDir cleanup_root("strata-cleanup");
   ::chmod(cleanup_root.path().c_str(), 0755);

@@ -185,7 +185,7 @@ std::vector<std::string> default_env() {
 
 SandboxResult run_sandbox(const SandboxConfig& config) {
   validate(config);
-  IdMapPlan plan = plan_id_maps(config.id_mode);
+  IdMapPlan plan = config.id_plan ? *config.id_plan : plan_id_maps(config.id_mode);
   std::optional<RunDir> run_dir;
   std::string rootfs = config.rootfs;
   if (rootfs.empty()) rootfs = run_dir.emplace("strata-run").path();

@@ -32,6 +32,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,7 @@ struct SandboxConfig {
   std::vector<std::string> env;    // the command's whole environment (see default_env())
   std::string cwd = "/";
   IdMode id_mode = IdMode::Auto;
+  std::optional<IdMapPlan> id_plan;  // planned already (plan_id_maps); else planned from id_mode
   bool network = false;            // true: stay in the host's network namespace
   std::chrono::seconds timeout{0}; // 0: none. Else the sandbox is killed after it: WorkError
   uint32_t uid = 0, gid = 0;       // ids the command runs as, inside
