@@ -150,8 +150,13 @@ int remove_entry(const char* path, const struct stat*, int type, struct FTW*) {
   }
   return 0;
 }
+thread_local bool opened_unreadable;
+// Gives the owner rwx where it lacks it (only there: a chmod is a journaled metadata
+// write, as dear as the rmdir). A directory nftw could not read is opened up too, and
+// said, so that another pass goes into it.
 int make_writable(const char* path, const struct stat* st, int type, struct FTW*) {
-  if (type == FTW_D || type == FTW_DNR) ::chmod(path, (st->st_mode & 07777) | 0700);
+  if (type != FTW_DNR && (type != FTW_D || (st->st_mode & 0700) == 0700)) return 0;
+  if (::chmod(path, (st->st_mode & 07777) | 0700) == 0 && type == FTW_DNR) opened_unreadable = true;
   return 0;
 }
 } // namespace
@@ -163,7 +168,10 @@ void remove_tree(const std::string& path) {
     if (::unlink(path.c_str()) < 0 && errno != ENOENT) fail_errno(fmt::format("cannot remove {}", path));
     return;
   }
-  ::nftw(path.c_str(), make_writable, 64, FTW_PHYS);
+  do {  // one pass more for each level of directories locked inside locked ones
+    opened_unreadable = false;
+    ::nftw(path.c_str(), make_writable, 64, FTW_PHYS);
+  } while (opened_unreadable);
   failed_entry = path;
   if (::nftw(path.c_str(), remove_entry, 64, FTW_DEPTH | FTW_PHYS) < 0)
     fail_errno(fmt::format("cannot remove {}", failed_entry));
