@@ -64,6 +64,7 @@ RootScriptReport SandboxRootScriptRunner::run(const RootScriptRequest& request) 
   command.store_dir = request.store_dir;
   command.host_tools = request.host_tools;
   command.what = request.what;
+  command.meanwhile = request.meanwhile;
   return run_command(command);
 }
 
@@ -111,6 +112,7 @@ RootScriptReport SandboxRootScriptRunner::run_command(const SandboxRunRequest& r
   config.network = options_.network;
   config.timeout = options_.timeout;
   config.argv = request.argv;
+  config.meanwhile = request.meanwhile;
   config.env = ns::default_env();
   config.env.insert(config.env.end(), request.env.begin(), request.env.end());
   if (!request.store_dir.empty() && is_directory(request.store_dir))

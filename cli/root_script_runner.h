@@ -12,6 +12,7 @@
 #include "ns/sys/temp.h"
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,6 +46,7 @@ struct SandboxRunRequest {
   std::string store_dir;             // bound read-only at the same path when it exists
   bool host_tools = false;           // see RootScriptRequest::host_tools
   std::string what = "command";      // names the run in messages
+  std::function<void()> meanwhile;   // see ns::SandboxConfig::meanwhile
 };
 
 class SandboxRootScriptRunner : public RootScriptRunner {

@@ -244,6 +244,15 @@ SandboxResult run_sandbox(const SandboxConfig& config) {
     when.it_value.tv_sec = config.timeout.count();
     if (!timer || ::timerfd_settime(timer.get(), 0, &when, nullptr) != 0) fail_errno("cannot set the timeout");
   }
+  if (config.meanwhile) {
+    try {
+      config.meanwhile();
+    } catch (...) {
+      send_signal(pidfd, SIGKILL);
+      reap();
+      throw;
+    }
+  }
   bool timed_out = false;
   pollfd fds[3] = {{pidfd, POLLIN, 0}, {signals.get(), POLLIN, 0}, {timer.get(), POLLIN, 0}};
   for (;;) {

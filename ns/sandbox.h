@@ -62,6 +62,11 @@ struct SandboxConfig {
   bool network = false;            // true: stay in the host's network namespace
   std::chrono::seconds timeout{0}; // 0: none. Else the sandbox is killed after it: WorkError
   uint32_t uid = 0, gid = 0;       // ids the command runs as, inside
+  // Work of the caller's, done in the parent while the sandbox starts and runs (on the
+  // other core), e.g. reading what a build needs next. It must not touch what the
+  // sandbox changes. Signals to strata and the timeout are acted on once it returns; if
+  // it throws, the sandbox is killed and the exception goes on.
+  std::function<void()> meanwhile;
 };
 
 struct SandboxResult {

@@ -77,21 +77,28 @@ BuildReport build_image(const Spec& spec, const BuildTarget& target, const Build
   std::string created = resolve_created(spec.created);
   LayerSources sources = plan_layer_sources(spec, spec.run_as_root.empty(), step);
 
+  const std::vector<TreeMapping>& mappings = sources.mappings;
+  const std::vector<std::string>& store_paths = sources.store_paths;
+
+  // Mapped trees leave out what the base already has, as dockerTools does (a root
+  // script's diff is exact and is not pruned). Listing the base means decompressing all
+  // its layers: with a root script, that is done while the script runs.
+  std::set<std::string> in_base;
+  auto list_base = [&] {
+    step("listing base image files");
+    in_base = base_image_paths(*base);
+  };
+
   // runAsRoot (mkRootLayer): the layer is what the script changed, with the store closure.
   BuildReport report;
   int64_t mtime = layer_mtime(spec);
   std::unique_ptr<RootLayer> root_layer;
   if (!spec.run_as_root.empty()) {
-    root_layer = std::make_unique<RootLayer>(spec, base.get(), sources.contents, *runner, mtime, step);
+    root_layer = std::make_unique<RootLayer>(spec, base.get(), sources.contents, *runner, mtime, step,
+                                             base ? std::function<void()>(list_base) : nullptr);
     report.root_script = root_layer->report();
-  }
-  const std::vector<TreeMapping>& mappings = sources.mappings;
-  const std::vector<std::string>& store_paths = sources.store_paths;
-
-  std::set<std::string> in_base;
-  if (base) {
-    step("listing base image files");
-    in_base = base_image_paths(*base);
+  } else if (base) {
+    list_base();
   }
 
   auto writer = make_image_writer(target.format, target.output, mtime);

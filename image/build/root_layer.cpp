@@ -70,7 +70,8 @@ private:
 
 
 RootLayer::RootLayer(const Spec& spec, const ImageSource* base, const std::vector<TreeMapping>& contents,
-                     RootScriptRunner& runner, int64_t mtime, const std::function<void(const std::string&)>& step) {
+                     RootScriptRunner& runner, int64_t mtime, const std::function<void(const std::string&)>& step,
+                     std::function<void()> meanwhile) {
   upper_ = std::make_unique<ScratchDir>(runner);
   for (const auto& m : contents) copy_into(m.host_path, upper_->upper());
   if (spec.shadow_setup) shadow_setup(upper_->upper());
@@ -81,6 +82,7 @@ RootLayer::RootLayer(const Spec& spec, const ImageSource* base, const std::vecto
   request.script = spec.run_as_root;
   request.store_dir = spec.store_dir;
   request.env.push_back("shadowSetup=" + shadow_setup_script()); // as dockerTools gives runAsRoot
+  request.meanwhile = std::move(meanwhile);
   report_ = runner.run(request);
   if (report_.exit_status != 0) fail_root_script(report_, "runAsRoot");
   if (!spec.extra_commands.empty()) {

@@ -17,9 +17,10 @@ namespace strata {
 class RootLayer {
 public:
   // Runs everything up to reading the diff; a failing script throws (its exit status is
-  // strata's).
+  // strata's). `meanwhile`, if any, runs while the script does (RootScriptRequest).
   RootLayer(const Spec& spec, const ImageSource* base, const std::vector<TreeMapping>& contents,
-            RootScriptRunner& runner, int64_t mtime, const std::function<void(const std::string&)>& step);
+            RootScriptRunner& runner, int64_t mtime, const std::function<void(const std::string&)>& step,
+            std::function<void()> meanwhile = {});
   ~RootLayer();
 
   const RootScriptReport& report() const { return report_; }

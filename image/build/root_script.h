@@ -7,6 +7,7 @@
 #include "ns/sys/temp.h"
 
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -25,6 +26,8 @@ struct RootScriptRequest {
   // sandbox makes for them are left out of the diff.
   bool host_tools = false;
   std::string what = "runAsRoot";    // names the script in messages
+  // Run by the caller's side while the script runs (see ns::SandboxConfig::meanwhile).
+  std::function<void()> meanwhile;
 };
 
 struct RootScriptReport {

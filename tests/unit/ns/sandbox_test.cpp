@@ -139,6 +139,33 @@ TEST(Sandbox, TimeoutKillsTheSandbox) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
 }
 
+// The parent's work overlaps the command: the command waits for a file only the
+// parent's `meanwhile` writes (into the rootfs, which the sandbox sees), and finds it.
+TEST(Sandbox, MeanwhileRunsInTheParentWhileTheCommandRuns) {
+  BusyboxRoot root;
+  SandboxConfig config =
+      shell(root, "i=0; while [ ! -e /mnt/from-parent ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; "
+                  "test -e /mnt/from-parent");
+  bool ran = false;
+  config.meanwhile = [&] {
+    write_file(root.path() + "/mnt/from-parent", "", 0644);
+    ran = true;
+  };
+  EXPECT_EQ(run_sandbox(config).exit_status, 0);
+  EXPECT_TRUE(ran);
+}
+
+// A failing `meanwhile` kills the sandbox (the command would sleep a minute) and its
+// exception reaches the caller.
+TEST(Sandbox, AFailingMeanwhileKillsTheSandbox) {
+  BusyboxRoot root;
+  SandboxConfig config = shell(root, "sleep 60");
+  config.meanwhile = [] { fail_input("the base image is corrupt"); };
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_THROW(run_sandbox(config), InputError);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+}
+
 TEST(Sandbox, SetupFailuresAndBadInputAreErrors) {
   BusyboxRoot root;
   SandboxConfig config = shell(root, "true");
