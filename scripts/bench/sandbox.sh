@@ -118,9 +118,10 @@ printf '%s\n' "$script" >"$work/script.sh"
 "${buildah_cmd[@]}" pull -q "docker-archive:$work/base.tar" >/dev/null # outside the timed part
 "$strata" build "$work/app.json" -o "$work/app.tar" --layer-store "$store" -q # the base's layer cached
 
-bench_add strata "rm -f '$work/app.tar'" \
+# Each prepare step syncs: one build's writeback must not land in the other's timing.
+bench_add strata "rm -f '$work/app.tar'; sync" \
   "'$strata' build '$work/app.json' -o '$work/app.tar' --layer-store '$store' -q"
-bench_add buildah "${buildah_cmd[*]} rm -a; ${buildah_cmd[*]} rmi -f localhost/app:v1 || true" \
+bench_add buildah "${buildah_cmd[*]} rm -a; ${buildah_cmd[*]} rmi -f localhost/app:v1 || true; sync" \
   "c=\$(${buildah_cmd[*]} from -q localhost/base:v1) &&
    ${buildah_cmd[*]} run --isolation chroot \"\$c\" -- /bin/sh -e -c \"\$(cat '$work/script.sh')\" &&
    ${buildah_cmd[*]} commit -q \"\$c\" localhost/app:v1"
