@@ -80,6 +80,14 @@ void say(const char* a, const char* b = "", const char* c = "") {
   ::_exit(126);
 }
 
+// Kills and reaps every other process of the sandbox (pid 1's kill(-1) reaches them
+// all), so that once init has said the command's status nothing of the sandbox runs.
+void end_the_rest() {
+  ::kill(-1, SIGKILL);
+  while (::waitpid(-1, nullptr, 0) > 0 || errno == EINTR) {
+  }
+}
+
 int status_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
 
 } // namespace
@@ -135,7 +143,10 @@ int run_init(const std::function<void()>& exec_command, const std::string& filte
         int status;
         pid_t pid = ::waitpid(-1, &status, WNOHANG);
         if (pid <= 0) break;
-        if (pid == command) return status_code(status);
+        if (pid == command) {
+          end_the_rest();
+          return status_code(status);
+        }
       }
     }
   }

@@ -41,7 +41,9 @@ constexpr int kForwardedSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 
 // Messages between parent and child, one per datagram: kind byte + text. The parent
 // sends 'G' (go: ids are mapped); the child the rest.
-enum : char { kError = 'E', kNote = 'N', kCreated = 'C', kLabel = 'L' };
+// 'X' carries the command's exit status, sent once nothing of the sandbox runs any more:
+// pid 1's own exit then unmounts the sandbox's root, which the parent need not wait for.
+enum : char { kError = 'E', kNote = 'N', kCreated = 'C', kLabel = 'L', kExited = 'X' };
 
 void send_message(int socket, char kind, const std::string& text) {
   std::string datagram = kind + text;
@@ -134,7 +136,9 @@ void reset_signal_dispositions() {
     for (const std::string& note : report.notes) send_message(ctx.socket, kNote, note);
     for (const std::string& path : report.created_paths) send_message(ctx.socket, kCreated, path);
 
-    ::_exit(run_init([&] { exec_command(ctx); }, filter, ctx.policy));
+    int status = run_init([&] { exec_command(ctx); }, filter, ctx.policy);
+    send_message(ctx.socket, kExited, std::to_string(status));
+    ::_exit(status);
   } catch (const std::exception& e) {
     send_message(ctx.socket, kError, e.what());
   } catch (...) {
@@ -157,6 +161,19 @@ public:
 private:
   sigset_t set_, saved_;
 };
+
+// Sandboxes whose command is done and whose pid 1 is still unmounting their root.
+std::vector<pid_t>& exiting_sandboxes() {
+  static std::vector<pid_t> pids;
+  return pids;
+}
+
+void reap_exiting_sandboxes() {
+  for (pid_t pid : exiting_sandboxes())
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  exiting_sandboxes().clear();
+}
 
 void send_signal(int pidfd, int sig) { ::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0); }
 
@@ -184,6 +201,7 @@ std::vector<std::string> default_env() {
 }
 
 SandboxResult run_sandbox(const SandboxConfig& config) {
+  reap_exiting_sandboxes();
   validate(config);
   IdMapPlan plan = config.id_plan ? *config.id_plan : plan_id_maps(config.id_mode);
   std::optional<RunDir> run_dir;
@@ -253,10 +271,40 @@ SandboxResult run_sandbox(const SandboxConfig& config) {
       throw;
     }
   }
+  // What the child says, read as it comes; its last word is the command's status.
+  SandboxResult result;
+  result.mode_used = plan.mode;
+  std::string error;
+  std::optional<int> said_status;
+  bool reset_seen = false;
+  auto read_messages = [&] {
+    char buf[8192];
+    for (;;) {
+      ssize_t n = ::recv(parent_end.get(), buf, sizeof buf, MSG_DONTWAIT);
+      // A child that left "G" unread resets the socket: the error comes first,
+      // what it sent is still queued behind it.
+      if (n < 0 && errno == ECONNRESET && !reset_seen) {
+        reset_seen = true;
+        continue;
+      }
+      if (n <= 0) return;
+      std::string text(buf + 1, static_cast<size_t>(n - 1));
+      switch (buf[0]) {
+      case kError: error = text; break;
+      case kNote: result.notes.push_back(text); break;
+      case kCreated: result.created_paths.push_back(text); break;
+      case kLabel: result.root_label = text; break;
+      case kExited: said_status = std::atoi(text.c_str()); break;
+      default: break;
+      }
+    }
+  };
+
   bool timed_out = false;
-  pollfd fds[3] = {{pidfd, POLLIN, 0}, {signals.get(), POLLIN, 0}, {timer.get(), POLLIN, 0}};
+  pollfd fds[4] = {{pidfd, POLLIN, 0}, {signals.get(), POLLIN, 0}, {parent_end.get(), POLLIN, 0},
+                   {timer.get(), POLLIN, 0}};
   for (;;) {
-    if (::poll(fds, timer ? 3 : 2, -1) < 0) {
+    if (::poll(fds, timer ? 4 : 3, -1) < 0) {
       if (errno == EINTR) continue;
       send_signal(pidfd, SIGKILL);
       reap();
@@ -268,38 +316,26 @@ SandboxResult run_sandbox(const SandboxConfig& config) {
       while (::read(signals.get(), &info, sizeof info) == sizeof info)
         if (info.ssi_code != SI_KERNEL) send_signal(pidfd, static_cast<int>(info.ssi_signo));
     }
-    if (timer && (fds[2].revents & POLLIN)) {
+    if (fds[2].revents) {
+      read_messages();
+      if (said_status && !timed_out) break;
+      if (fds[2].revents & (POLLHUP | POLLERR)) fds[2].fd = -1;  // the child is going: pidfd says when
+    }
+    if (timer && (fds[3].revents & POLLIN)) {
       timed_out = true;
       send_signal(pidfd, SIGKILL);  // pid 1 dies, and its pid namespace with it
-      fds[2].fd = -1;
+      fds[3].fd = -1;
     }
   }
-  int status = reap();
-
-  SandboxResult result;
-  result.mode_used = plan.mode;
-  result.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  std::string error;
-  char buf[8192];
-  ssize_t n;
-  bool reset_seen = false;
-  for (;;) {
-    n = ::recv(parent_end.get(), buf, sizeof buf, MSG_DONTWAIT);
-    // A child that left "G" unread resets the socket: the error comes first,
-    // what it sent is still queued behind it.
-    if (n < 0 && errno == ECONNRESET && !reset_seen) {
-      reset_seen = true;
-      continue;
-    }
-    if (n <= 0) break;
-    std::string text(buf + 1, static_cast<size_t>(n - 1));
-    switch (buf[0]) {
-    case kError: error = text; break;
-    case kNote: result.notes.push_back(text); break;
-    case kCreated: result.created_paths.push_back(text); break;
-    case kLabel: result.root_label = text; break;
-    default: break;
-    }
+  if (said_status && !timed_out) {
+    result.exit_status = *said_status;
+    // Nothing of the sandbox runs; its pid 1 is unmounting the root, which takes as long
+    // as starting one. Reaped at the next run_sandbox (or by init, once strata exits).
+    exiting_sandboxes().push_back(static_cast<pid_t>(pid));
+  } else {
+    int status = reap();
+    read_messages();
+    result.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
   if (timed_out) fail_work("the command timed out after {} s: the sandbox was killed", config.timeout.count());
   if (!error.empty()) fail_work("sandbox setup failed: {}", error);

@@ -16,7 +16,8 @@
 // EPERM, plus notification rules) before exec; init stays: it reaps every zombie, forwards
 // SIGINT/SIGTERM/SIGHUP/SIGQUIT sent to strata, answers seccomp notifications (the
 // owner-recording of single-id mode, device nodes in every mode: ns/owner_record.h)
-// and exits with the command's status (128+N when killed by signal N).
+// and, when the command exits, kills what is left, tells the parent the status (128+N
+// when signal N killed it) and exits with it.
 //
 // Nothing is left on the host: every mount lives in the child's mount namespace and
 // dies with it (when strata dies, even by SIGKILL, the child gets SIGKILL through
@@ -96,6 +97,9 @@ extern const std::vector<const char*> kDeniedSyscalls;
 // TERM from the caller when set.
 std::vector<std::string> default_env();
 
+// Returns once the command has exited and every other process of the sandbox is dead
+// (pid 1 kills them): nothing in it can change a file any more. Its pid 1 may still be
+// unmounting the sandbox's root; it is reaped at the next call, or by init.
 SandboxResult run_sandbox(const SandboxConfig& config);
 
 } // namespace strata::ns

@@ -139,6 +139,20 @@ TEST(Sandbox, TimeoutKillsTheSandbox) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
 }
 
+// run_sandbox returns once nothing of the sandbox runs: a background loop the command
+// left appending to a file is dead by then, so the file no longer grows.
+TEST(Sandbox, NothingOfTheSandboxRunsOnceItReturns) {
+  BusyboxRoot root;
+  auto result = run_sandbox(shell(root, "(while :; do echo x >> /mnt/log; done) & sleep 0.2; exit 0"));
+  EXPECT_EQ(result.exit_status, 0);
+  struct stat before, after;
+  ASSERT_EQ(::stat((root.path() + "/mnt/log").c_str(), &before), 0);
+  EXPECT_GT(before.st_size, 0);
+  ::usleep(300 * 1000);
+  ASSERT_EQ(::stat((root.path() + "/mnt/log").c_str(), &after), 0);
+  EXPECT_EQ(after.st_size, before.st_size);
+}
+
 // The parent's work overlaps the command: the command waits for a file only the
 // parent's `meanwhile` writes (into the rootfs, which the sandbox sees), and finds it.
 TEST(Sandbox, MeanwhileRunsInTheParentWhileTheCommandRuns) {
