@@ -92,15 +92,15 @@ ClosureGraph closure_from_scan(const ClosureOptions& opts, const StoreLocation& 
 void define_closure_command(CommandLine& cmd) {
   auto opts = std::make_shared<ClosureOptions>();
   cmd.option("paths", opts->paths,
-                  "Store paths (or files inside them); a path outside the store is scanned for the store "
-                  "paths it references, as copyToRoot contents are");
+             "Store paths (or files inside them); a path outside the store is scanned for the store "
+             "paths it references, as copyToRoot contents are");
   cmd.option("--store-dir", opts->store_dir, "The store dir paths are named in (default /nix/store)");
   cmd.option("--store-root", opts->store_root,
-                  "Read the store's entries from ROOT/<store dir>, as Nix's --store local?root=ROOT does; "
-                  "paths and file contents still name the store dir");
+             "Read the store's entries from ROOT/<store dir>, as Nix's --store local?root=ROOT does; "
+             "paths and file contents still name the store dir");
   cmd.option("--graph", opts->graph_file,
-                  "Read the graph from a closureInfo dir, exportReferencesGraph text, `nix-store --dump-db` "
-                  "output or JSON instead of scanning; with PATHs, only their closure is printed");
+             "Read the graph from a closureInfo dir, exportReferencesGraph text, `nix-store --dump-db` "
+             "output or JSON instead of scanning; with PATHs, only their closure is printed");
   cmd.flag("--popularity", opts->popularity, "Print the paths most popular first (referencesByPopularity)");
   add_global_flags(cmd);
   cmd.callback([opts] {

@@ -28,7 +28,7 @@ void define_export_command(CommandLine& cmd) {
   cmd.option("--tag", opts->tag, "Tag to pick");
   cmd.option("--compress", opts->compress, "none (default), gzip or zstd");
   cmd.option("--mtime", opts->mtime,
-                  "mtime of every entry, seconds since the epoch (default: $SOURCE_DATE_EPOCH, else 1)");
+             "mtime of every entry, seconds since the epoch (default: $SOURCE_DATE_EPOCH, else 1)");
   add_global_flags(cmd);
   cmd.callback([opts] {
     Compression compression = parse_compression(opts->compress, "--compress");

@@ -95,16 +95,16 @@ void define_nix_db_command(CommandLine& cmd) {
   auto opts = std::make_shared<NixDbOptions>();
   cmd.option("ROOT", opts->root, "The image root dir being built").required();
   cmd.option("PATH", opts->paths,
-                  "Store paths to register with their closure; each gets a gcroots/docker link "
-                  "(default: the graph's top-level paths)");
+             "Store paths to register with their closure; each gets a gcroots/docker link "
+             "(default: the graph's top-level paths)");
   cmd.option("--store-dir", opts->store_dir, "The store dir the paths name").show_default();
   cmd.option("--store-root", opts->store_root,
-                  "Read the paths from <DIR><store-dir> (a store made with nix-store --store local?root=DIR)");
+             "Read the paths from <DIR><store-dir> (a store made with nix-store --store local?root=DIR)");
   cmd.option("--graph", opts->graph,
-                  "The closure: a closureInfo dir, a registration or exportReferencesGraph file, or a JSON graph "
-                  "(default: scan the store for references)");
+             "The closure: a closureInfo dir, a registration or exportReferencesGraph file, or a JSON graph "
+             "(default: scan the store for references)");
   cmd.option("--registration-time", opts->registration_time,
-                  "registrationTime in seconds (default: SOURCE_DATE_EPOCH, else 1)");
+             "registrationTime in seconds (default: SOURCE_DATE_EPOCH, else 1)");
   add_global_flags(cmd);
   cmd.callback([opts] { run_nix_db(*opts); });
 }

@@ -186,18 +186,18 @@ int run(const RunOptions& opts) {
 void define_run_command(CommandLine& cmd) {
   auto opts = std::make_shared<RunOptions>();
   cmd.option("IMAGE-or-ROOTFS", opts->target,
-                  "docker-archive, OCI dir or OCI archive (its layers stacked under a fresh upper dir), or a "
-                  "rootfs directory (stacked the same way; with --overlay plain, changed in place)")
+             "docker-archive, OCI dir or OCI archive (its layers stacked under a fresh upper dir), or a "
+             "rootfs directory (stacked the same way; with --overlay plain, changed in place)")
       .required();
   cmd.option("command", opts->command, "The command and its arguments, after --").required();
   cmd.option("--layer-out", opts->layer_out,
-                  "Write what the command changed as a layer dir (layer.tar, json, VERSION) when it exits 0");
+             "Write what the command changed as a layer dir (layer.tar, json, VERSION) when it exits 0");
   cmd.option("--name", opts->name, "Image name to pick from an archive holding several");
   cmd.option("--tag", opts->tag, "Tag to pick");
   cmd.option("--env", opts->env, "KEY=VALUE added to the command's environment (repeat)");
   cmd.option("--store-dir", opts->store_dir, "A host directory bound read-only at the same path (e.g. /nix/store)");
   cmd.option("--mtime", opts->mtime,
-                  "mtime of every --layer-out entry, seconds since the epoch (default: $SOURCE_DATE_EPOCH, else 1)");
+             "mtime of every --layer-out entry, seconds since the epoch (default: $SOURCE_DATE_EPOCH, else 1)");
   add_sandbox_flags(cmd, opts->sandbox, opts->id_mode, opts->overlay, opts->network, opts->timeout);
   add_global_flags(cmd);
   cmd.callback([opts] {
