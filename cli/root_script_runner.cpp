@@ -107,7 +107,6 @@ RootScriptReport SandboxRootScriptRunner::run_command(const SandboxRunRequest& r
   }
 
   ns::SandboxConfig config;
-  config.id_mode = plan_->mode;
   config.id_plan = plan_;
   config.network = options_.network;
   config.timeout = options_.timeout;
@@ -207,7 +206,6 @@ void SandboxRootScriptRunner::remove(const std::string& dir) {
   // namespace: do it as the namespace's root, before the sandbox's root is entered.
   // The sandbox's command is the host's /bin/true, from /usr bound read-only.
   ns::SandboxConfig config;
-  config.id_mode = plan_->mode;
   config.id_plan = plan_;
   config.argv = {"/usr/bin/true"};
   TempDir cleanup_root("strata-cleanup");

@@ -9,12 +9,14 @@
 namespace strata::ns {
 
 // Starts the command with vfork: the child clears its signal mask (the dispositions are
-// the caller's, which should have reset them), loads `filter` (ns/confine.h: compile_command_filter) and hands its listener to init
-// (when policy.any()), then calls exec_command, which must exec or _exit and, running in
-// a vfork child, may only make system calls (no allocation, no exceptions). Init then
-// serves until the command exits and returns the command's exit status, or 128+N when
-// signal N killed it. SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to init by a process (not
-// by the terminal, which signals the command's process group itself) are forwarded.
+// the caller's, which should have reset them), loads `filter` (ns/confine.h:
+// compile_command_filter) and hands its listener to init (when policy.any()), then calls
+// exec_command, which must exec or _exit and, running in a vfork child, may only make
+// system calls (no allocation, no exceptions). Init then serves until the command exits,
+// kills and reaps every other process left in the sandbox, and returns the command's exit
+// status, or 128+N when signal N killed it. SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to
+// init by a process (not by the terminal, which signals the command's process group
+// itself) are forwarded.
 int run_init(const std::function<void()>& exec_command, const std::string& filter, const NotifyPolicy& policy);
 
 } // namespace strata::ns

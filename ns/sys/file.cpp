@@ -152,10 +152,11 @@ int remove_entry(const char* path, const struct stat*, int type, struct FTW*) {
 }
 thread_local bool opened_unreadable;
 // Gives the owner rwx where it lacks it (only there: a chmod is a journaled metadata
-// write, as dear as the rmdir). A directory nftw could not read is opened up too, and
-// said, so that another pass goes into it.
+// write, as dear as the rmdir). A directory nftw could not read that this opens up is
+// said, so that another pass goes into it; one it could not read with rwx already stays
+// unread (another pass would not read it either).
 int make_writable(const char* path, const struct stat* st, int type, struct FTW*) {
-  if (type != FTW_DNR && (type != FTW_D || (st->st_mode & 0700) == 0700)) return 0;
+  if ((type != FTW_D && type != FTW_DNR) || (st->st_mode & 0700) == 0700) return 0;
   if (::chmod(path, (st->st_mode & 07777) | 0700) == 0 && type == FTW_DNR) opened_unreadable = true;
   return 0;
 }
