@@ -1,9 +1,9 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/progress.h"
-#include "cli/root_script_runner.h"
+#include "cli/sandbox_flags.h"
 #include "cli/spec_flags.h"
-#include "image/build/build_image.h"
+#include "image/dockertools/build_image.h"
 
 #include <fmt/format.h>
 #include <memory>
@@ -28,15 +28,13 @@ void define_build_command(CommandLine& cmd) {
   struct Options {
     SpecFlags spec;
     std::string output, format = "docker-archive";
-    SandboxOptions sandbox;
-    std::string id_mode = "auto", overlay = "auto", network = "none";
-    unsigned timeout = 0;
+    SandboxFlags sandbox;
   };
   auto opts = std::make_shared<Options>();
   opts->spec.add_to(cmd, false);
   cmd.option("-o,--output", opts->output, "Output path, or - for stdout (default: NAME.tar)");
   cmd.option("--format", opts->format, "docker-archive (default), oci-dir or oci-archive");
-  add_sandbox_flags(cmd, opts->sandbox, opts->id_mode, opts->overlay, opts->network, opts->timeout);
+  opts->sandbox.add_to(cmd);
   add_global_flags(cmd);
   cmd.callback([opts] {
     ImageFormat format = parse_image_format(opts->format, "--format");
@@ -46,8 +44,7 @@ void define_build_command(CommandLine& cmd) {
     BuildEvents events;
     events.step = [&](const std::string& s) { progress.step(s); };
     events.layer_progress = [&](uint64_t n) { progress.bytes(n); };
-    SandboxRootScriptRunner runner(parse_sandbox_flags(opts->id_mode, opts->overlay, opts->network, opts->timeout,
-                                                       opts->sandbox.layer_store_dir));
+    engine::SandboxRootScriptRunner runner(opts->sandbox.options());
     BuildReport report = build_image(spec, target, events, &runner);
     progress.done();
     if (global_options().json) {

@@ -5,8 +5,8 @@
 #include "image/closure/graph_file.h"
 #include "image/closure/popularity.h"
 #include "image/closure/scanner.h"
-#include "ns/sys/error.h"
-#include "ns/sys/file.h"
+#include "sys/error.h"
+#include "sys/files.h"
 
 #include <fmt/format.h>
 #include <memory>

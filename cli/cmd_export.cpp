@@ -1,17 +1,14 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "image/image_reader.h"
-#include "image/layer_writer.h"
 #include "image/spec.h"
-#include "mount/diff.h"
-#include "mount/flatten.h"
-#include "ns/sys/error.h"
-#include "ns/sys/temp.h"
+#include "engine/export_image.h"
+#include "sys/error.h"
+#include "sys/temp.h"
 
 #include <fmt/format.h>
 #include <memory>
 #include <optional>
-#include <sys/stat.h>
 #include <unistd.h>
 
 namespace strata::cli {
@@ -39,23 +36,14 @@ void define_export_command(CommandLine& cmd) {
       fail_input("export: refusing to write a tar to a terminal: give -o FILE or redirect stdout");
     Spec timing;
     timing.mtime = opts->mtime;
-    mount::DiffOptions diff_options;
-    diff_options.mtime = layer_mtime(timing);
-    diff_options.id_map = mount::flattened_tree_ids();
 
     auto image = ImageSource::open(opts->image, {opts->name, opts->tag});
     std::unique_ptr<AtomicFile> file;
     if (!to_stdout) file = std::make_unique<AtomicFile>(opts->output);
 
-    TempDir rootfs("strata-export");
-    ::chmod(rootfs.path().c_str(), 0755);
-    mount::UnpackStats unpacked = mount::flatten_image(*image, rootfs.path());
-
     FdSink sink(file ? file->fd() : STDOUT_FILENO, file ? opts->output : "stdout");
-    mount::DiffStats walked;
-    LayerDigests tar = write_layer(
-        [&](const EntryVisitor& visit) { walked = mount::walk_diff(rootfs.path(), diff_options, visit); },
-        compression, sink);
+    engine::ExportResult exported = engine::export_image(*image, compression, layer_mtime(timing), sink);
+    const LayerDigests& tar = exported.tar;
     if (file) file->commit();
     if (global_options().json) {
       print_json({{"image", opts->image},
@@ -66,8 +54,8 @@ void define_export_command(CommandLine& cmd) {
                   {"size", tar.size},
                   {"compression", compression_name(compression)},
                   {"entries", tar.entries},
-                  {"file_bytes", walked.file_bytes},
-                  {"unpack", mount::unpack_stats_json(unpacked)}});
+                  {"file_bytes", exported.file_bytes},
+                  {"unpack", exported.unpack}});
       return;
     }
     note(fmt::format("exported {} ({} layers, {} entries) -> {}", opts->image, image->layers().size(), tar.entries,

@@ -2,7 +2,7 @@
 #include "cli/common.h"
 #include "image/image_reader.h"
 #include "image/image_writer.h"
-#include "ns/sys/error.h"
+#include "sys/error.h"
 
 #include <memory>
 

@@ -1,12 +1,12 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/progress.h"
-#include "cli/root_script_runner.h"
+#include "cli/sandbox_flags.h"
 #include "cli/spec_flags.h"
-#include "image/build/layer_cache.h"
-#include "image/build/layered_image.h"
-#include "ns/sys/error.h"
-#include "ns/sys/file.h"
+#include "image/dockertools/layer_cache.h"
+#include "image/dockertools/layered_image.h"
+#include "sys/error.h"
+#include "sys/files.h"
 
 #include <fmt/format.h>
 #include <memory>
@@ -21,15 +21,13 @@ struct LayeredOptions {
   SpecFlags spec;
   std::string output, format = "docker-archive", cache_dir;
   bool no_cache = false;
-  SandboxOptions sandbox;
-  std::string id_mode = "auto", overlay = "auto", network = "none";
-  unsigned timeout = 0;
+  SandboxFlags sandbox;
 };
 
 void add_cache_flags(CommandLine& cmd, LayeredOptions& o) {
   cmd.option("--cache-dir", o.cache_dir, "Layer cache (default: $XDG_CACHE_HOME/strata)");
   cmd.flag("--no-cache", o.no_cache, "Neither read nor write the layer cache");
-  add_sandbox_flags(cmd, o.sandbox, o.id_mode, o.overlay, o.network, o.timeout);
+  o.sandbox.add_to(cmd);
 }
 
 // The layer cache to use: none with --no-cache, --cache-dir as given (an unusable one is an
@@ -65,8 +63,7 @@ void run(const LayeredOptions& o, bool stream, bool registry = false) {
   BuildEvents events;
   events.step = [&](const std::string& s) { progress.step(s); };
   events.layer_progress = [&](uint64_t n) { progress.bytes(n); };
-  SandboxRootScriptRunner runner(parse_sandbox_flags(o.id_mode, o.overlay, o.network, o.timeout,
-                                                     o.sandbox.layer_store_dir));
+  engine::SandboxRootScriptRunner runner(o.sandbox.options());
   BuildReport report = build_layered(spec, target, events, &runner);
   progress.done();
   if (registry) {

@@ -5,8 +5,8 @@
 #include "image/closure/store_path.h"
 #include "image/nix/nar_hash_text.h"
 #include "image/nix/seed.h"
-#include "ns/sys/error.h"
-#include "ns/sys/file.h"
+#include "sys/error.h"
+#include "sys/files.h"
 
 #include <charconv>
 #include <cstdlib>

@@ -5,8 +5,8 @@
 #include "cli/common.h"
 #include "mount/overlay.h"
 #include "ns/sandbox.h"
-#include "ns/sys/error.h"
-#include "ns/sys/file.h"
+#include "sys/error.h"
+#include "sys/files.h"
 
 #include <cstdio>
 #include <cstdlib>

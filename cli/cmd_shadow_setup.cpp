@@ -1,7 +1,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "image/shadow.h"
-#include "ns/sys/error.h"
+#include "sys/error.h"
 
 #include <cstdio>
 #include <fmt/format.h>

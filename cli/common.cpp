@@ -13,18 +13,14 @@ GlobalOptions& global_options() {
 
 void add_global_flags(CommandLine& cmd) {
   auto& g = global_options();
-  cmd.flag("-q,--quiet", g.quiet, "Print nothing but errors and requested output");
-  cmd.flag("-v,--verbose", g.verbose, "Say more about what is done (repeat for more)");
+  cmd.flag("-q,--quiet", log_levels().quiet, "Print nothing but errors and requested output");
+  cmd.flag("-v,--verbose", log_levels().verbose, "Say more about what is done (repeat for more)");
   cmd.flag("--json", g.json, "Print the result as JSON on stdout");
 }
 
-void note(const std::string& message) {
-  if (!global_options().quiet) std::fprintf(stderr, "%s\n", message.c_str());
-}
+void note(const std::string& message) { log_note(message); }
 
-void verbose(const std::string& message) {
-  if (global_options().verbose > 0 && !global_options().quiet) std::fprintf(stderr, "strata: %s\n", message.c_str());
-}
+void verbose(const std::string& message) { log_verbose(message); }
 
 void use_utf8_names() {
   if (!std::setlocale(LC_CTYPE, "C.UTF-8")) std::setlocale(LC_CTYPE, "C");

@@ -1,6 +1,7 @@
 // What every strata command shares: output modes, messages, exit handling.
 #pragma once
 #include "cli/command_line.h"
+#include "sys/log.h"
 
 #include <nlohmann/json.hpp>
 #include <string>
@@ -9,9 +10,9 @@ namespace strata::cli {
 
 // Options every command takes.
 struct GlobalOptions {
-  bool quiet = false;
-  int verbose = 0;
   bool json = false;
+  bool quiet() const { return log_levels().quiet; }
+  int verbose() const { return log_levels().verbose; }
 };
 
 GlobalOptions& global_options();

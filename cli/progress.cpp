@@ -15,7 +15,7 @@ std::string human_bytes(uint64_t n) {
   return fmt::format("{:.2f} GiB", n / 1073741824.0);
 }
 
-Progress::Progress() : enabled_(::isatty(STDERR_FILENO) && !global_options().quiet) {}
+Progress::Progress() : enabled_(::isatty(STDERR_FILENO) && !global_options().quiet()) {}
 
 Progress::~Progress() { done(); }
 
@@ -28,7 +28,7 @@ void Progress::draw(const std::string& line) {
 void Progress::step(const std::string& what) {
   step_ = what;
   verbose(what);
-  if (enabled_ && !global_options().verbose) draw("strata: " + what);
+  if (enabled_ && !global_options().verbose()) draw("strata: " + what);
 }
 
 void Progress::bytes(uint64_t done) {

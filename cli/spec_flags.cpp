@@ -1,7 +1,7 @@
 #include "cli/spec_flags.h"
 
-#include "ns/sys/error.h"
-#include "ns/sys/file.h"
+#include "sys/error.h"
+#include "sys/files.h"
 
 namespace strata::cli {
 

@@ -1,7 +1,7 @@
 #include "image/archive_writer.h"
 
-#include "ns/sys/error.h"
-#include "ns/sys/file.h"
+#include "sys/error.h"
+#include "sys/files.h"
 
 #include <cstring>
 #include <unistd.h>

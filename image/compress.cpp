@@ -1,6 +1,6 @@
 #include "image/compress.h"
 
-#include "ns/sys/error.h"
+#include "sys/error.h"
 
 #include <condition_variable>
 #include <cstdlib>

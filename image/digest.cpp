@@ -1,7 +1,7 @@
 #include "image/digest.h"
 
-#include "ns/sys/error.h"
-#include "ns/sys/file.h"
+#include "sys/error.h"
+#include "sys/files.h"
 
 #include <fcntl.h>
 #include <openssl/evp.h>

@@ -1,6 +1,6 @@
 #include "image/image_format.h"
 
-#include "ns/sys/error.h"
+#include "sys/error.h"
 
 namespace strata {
 

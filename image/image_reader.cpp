@@ -2,9 +2,9 @@
 
 #include "image/layer_reader.h"
 #include "image/tar_index.h"
-#include "ns/sys/error.h"
-#include "ns/sys/file.h"
-#include "ns/sys/temp.h"
+#include "sys/error.h"
+#include "sys/files.h"
+#include "sys/temp.h"
 
 #include <archive.h>
 #include <fmt/ranges.h>

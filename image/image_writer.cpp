@@ -1,9 +1,9 @@
 #include "image/image_writer.h"
 
 #include "image/archive_writer.h"
-#include "ns/sys/error.h"
-#include "ns/sys/file.h"
-#include "ns/sys/temp.h"
+#include "sys/error.h"
+#include "sys/files.h"
+#include "sys/temp.h"
 
 #include <cerrno>
 #include <dirent.h>

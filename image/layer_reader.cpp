@@ -1,6 +1,6 @@
 #include "image/layer_reader.h"
 
-#include "ns/sys/error.h"
+#include "sys/error.h"
 
 #include <archive.h>
 #include <archive_entry.h>

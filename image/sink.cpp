@@ -1,6 +1,6 @@
 #include "image/sink.h"
 
-#include "ns/sys/file.h"
+#include "sys/files.h"
 
 namespace strata {
 

@@ -1,7 +1,7 @@
 #include "image/tar_index.h"
 
-#include "ns/sys/error.h"
-#include "ns/sys/file.h"
+#include "sys/error.h"
+#include "sys/files.h"
 
 #include <algorithm>
 #include <cstring>

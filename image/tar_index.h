@@ -2,7 +2,7 @@
 // and oci-archive files. Reads only headers; member data is read in place.
 #pragma once
 #include "image/sink.h"
-#include "ns/sys/fd.h"
+#include "sys/fd.h"
 
 #include <cstdint>
 #include <map>

@@ -1,7 +1,7 @@
 #include "image/tar_writer.h"
 
-#include "ns/sys/error.h"
-#include "ns/sys/file.h"
+#include "sys/error.h"
+#include "sys/files.h"
 
 #include <archive.h>
 #include <archive_entry.h>

@@ -1,6 +1,6 @@
 #include "image/tarsum.h"
 
-#include "ns/sys/error.h"
+#include "sys/error.h"
 
 #include <algorithm>
 #include <cstring>

@@ -1,9 +1,9 @@
 #include "mount/diff.h"
 
-#include "mount/override_stat.h"
+#include "sys/override_stat.h"
 #include "mount/rooted_fs.h"
-#include "ns/sys/error.h"
-#include "ns/sys/fd.h"
+#include "sys/error.h"
+#include "sys/fd.h"
 
 #include <algorithm>
 #include <cerrno>

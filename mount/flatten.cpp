@@ -1,9 +1,9 @@
 #include "mount/flatten.h"
 
 #include "mount/image_layer.h"
-#include "ns/sys/error.h"
-#include "ns/sys/file.h"
-#include "ns/sys/temp.h"
+#include "sys/error.h"
+#include "sys/files.h"
+#include "sys/temp.h"
 
 #include <cerrno>
 #include <dirent.h>

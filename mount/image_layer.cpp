@@ -1,6 +1,6 @@
 #include "mount/image_layer.h"
 
-#include "ns/sys/error.h"
+#include "sys/error.h"
 
 #include <fmt/format.h>
 #include <vector>

@@ -1,6 +1,6 @@
 #include "mount/layer_input.h"
 
-#include "ns/sys/error.h"
+#include "sys/error.h"
 
 #include <algorithm>
 #include <cerrno>

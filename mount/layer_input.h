@@ -2,7 +2,7 @@
 // of it, e.g. a blob inside a docker-archive), or any reader. Compression is not the
 // input's concern: the unpacker detects gzip, zstd or none itself.
 #pragma once
-#include "ns/sys/fd.h"
+#include "sys/fd.h"
 
 #include <cstddef>
 #include <cstdint>

@@ -2,9 +2,9 @@
 
 #include "image/digest.h"
 #include "mount/image_layer.h"
-#include "ns/sys/error.h"
-#include "ns/sys/fd.h"
-#include "ns/sys/file.h"
+#include "sys/error.h"
+#include "sys/fd.h"
+#include "sys/files.h"
 
 #include <cerrno>
 #include <cstdlib>

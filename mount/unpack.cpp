@@ -1,10 +1,10 @@
 #include "mount/unpack.h"
 
 #include "image/layer_reader.h"
-#include "mount/override_stat.h"
+#include "sys/override_stat.h"
 #include "mount/rooted_fs.h"
-#include "ns/sys/error.h"
-#include "ns/sys/fd.h"
+#include "sys/error.h"
+#include "sys/fd.h"
 
 #include <archive.h>
 #include <archive_entry.h>

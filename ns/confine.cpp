@@ -1,8 +1,8 @@
 #include "ns/confine.h"
 
 #include "ns/sandbox.h"
-#include "ns/sys/error.h"
-#include "ns/sys/fd.h"
+#include "sys/error.h"
+#include "sys/fd.h"
 
 #include <algorithm>
 #include <cerrno>

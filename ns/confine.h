@@ -1,7 +1,7 @@
 // The last steps of sandbox setup: what the sandbox's init and its command may still
 // do. See kKeptCapabilities and kDeniedSyscalls in ns/sandbox.h.
 #pragma once
-#include "ns/owner_record.h"
+#include "ns/owner_supervisor.h"
 #include <string>
 
 namespace strata::ns {

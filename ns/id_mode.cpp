@@ -1,7 +1,7 @@
 #include "ns/id_mode.h"
 
-#include "ns/sys/error.h"
-#include "ns/sys/file.h"
+#include "sys/error.h"
+#include "sys/files.h"
 
 #include <cerrno>
 #include <charconv>

@@ -1,7 +1,7 @@
 #include "ns/init.h"
 
 #include "ns/confine.h"
-#include "ns/sys/error.h"
+#include "sys/error.h"
 
 #include <cerrno>
 #include <csignal>

@@ -1,7 +1,7 @@
 // The sandbox's pid 1: starts the command, reaps every zombie, forwards signals and
 // answers the command's seccomp notifications until the command exits.
 #pragma once
-#include "ns/owner_record.h"
+#include "ns/owner_supervisor.h"
 
 #include <functional>
 #include <string>

@@ -1,6 +1,6 @@
 #include "ns/net_namespace.h"
 
-#include "ns/sys/error.h"
+#include "sys/error.h"
 
 #include <cerrno>
 #include <fcntl.h>

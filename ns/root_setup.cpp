@@ -1,7 +1,7 @@
 #include "ns/root_setup.h"
 
-#include "ns/sys/error.h"
-#include "ns/sys/fd.h"
+#include "sys/error.h"
+#include "sys/fd.h"
 
 #include <cerrno>
 #include <cstring>

@@ -1,8 +1,8 @@
 #include "ns/run_dir.h"
 
-#include "ns/sys/error.h"
-#include "ns/sys/file.h"
-#include "ns/sys/temp.h"
+#include "sys/error.h"
+#include "sys/files.h"
+#include "sys/temp.h"
 
 #include <cerrno>
 #include <charconv>

@@ -5,9 +5,9 @@
 #include "ns/net_namespace.h"
 #include "ns/root_setup.h"
 #include "ns/run_dir.h"
-#include "ns/sys/error.h"
-#include "ns/sys/fd.h"
-#include "ns/sys/file.h"
+#include "sys/error.h"
+#include "sys/fd.h"
+#include "sys/files.h"
 
 #include <cerrno>
 #include <csignal>

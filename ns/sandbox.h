@@ -15,7 +15,7 @@
 // then forks the command, which loads a seccomp filter (the denylist kDeniedSyscalls →
 // EPERM, plus notification rules) before exec; init stays: it reaps every zombie, forwards
 // SIGINT/SIGTERM/SIGHUP/SIGQUIT sent to strata, answers seccomp notifications (the
-// owner-recording of single-id mode, device nodes in every mode: ns/owner_record.h)
+// owner-recording of single-id mode, device nodes in every mode: ns/owner_supervisor.h)
 // and, when the command exits, kills what is left, tells the parent the status (128+N
 // when signal N killed it) and exits with it.
 //

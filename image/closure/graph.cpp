@@ -1,7 +1,7 @@
 #include "image/closure/graph.h"
 
 #include "image/closure/store_path.h"
-#include "ns/sys/error.h"
+#include "sys/error.h"
 
 #include <algorithm>
 

@@ -1,8 +1,8 @@
 #include "image/closure/graph_file.h"
 
 #include "image/closure/store_path.h"
-#include "ns/sys/error.h"
-#include "ns/sys/file.h"
+#include "sys/error.h"
+#include "sys/files.h"
 
 #include <nlohmann/json.hpp>
 

@@ -1,6 +1,6 @@
 #include "image/closure/popularity.h"
 
-#include "ns/sys/error.h"
+#include "sys/error.h"
 
 #include <algorithm>
 #include <cstdint>

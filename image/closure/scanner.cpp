@@ -1,7 +1,7 @@
 #include "image/closure/scanner.h"
 
-#include "ns/sys/error.h"
-#include "ns/sys/fd.h"
+#include "sys/error.h"
+#include "sys/fd.h"
 
 #include <algorithm>
 #include <array>

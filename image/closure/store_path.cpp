@@ -1,6 +1,6 @@
 #include "image/closure/store_path.h"
 
-#include "ns/sys/error.h"
+#include "sys/error.h"
 
 #include <array>
 

@@ -1,8 +1,8 @@
 #include "image/nix/nar.h"
 
-#include "ns/sys/error.h"
-#include "ns/sys/fd.h"
-#include "ns/sys/file.h"
+#include "sys/error.h"
+#include "sys/fd.h"
+#include "sys/files.h"
 
 #include <algorithm>
 #include <cerrno>

@@ -2,9 +2,9 @@
 
 #include "image/closure/store_path.h"
 #include "image/nix/nar_hash_text.h"
-#include "ns/sys/error.h"
-#include "ns/sys/file.h"
-#include "ns/sys/temp.h"
+#include "sys/error.h"
+#include "sys/files.h"
+#include "sys/temp.h"
 
 #include <algorithm>
 #include <cerrno>

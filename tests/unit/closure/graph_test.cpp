@@ -1,8 +1,8 @@
 #include "image/closure/graph.h"
 #include "image/closure/graph_file.h"
-#include "ns/sys/error.h"
-#include "ns/sys/file.h"
-#include "ns/sys/temp.h"
+#include "sys/error.h"
+#include "sys/files.h"
+#include "sys/temp.h"
 #include "test_paths.h"
 
 #include <gtest/gtest.h>

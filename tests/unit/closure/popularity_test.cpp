@@ -1,5 +1,5 @@
 #include "image/closure/popularity.h"
-#include "ns/sys/error.h"
+#include "sys/error.h"
 #include "test_paths.h"
 
 #include <gtest/gtest.h>

@@ -1,7 +1,7 @@
 #include "image/closure/scanner.h"
-#include "ns/sys/error.h"
-#include "ns/sys/file.h"
-#include "ns/sys/temp.h"
+#include "sys/error.h"
+#include "sys/files.h"
+#include "sys/temp.h"
 #include "test_paths.h"
 
 #include <gtest/gtest.h>

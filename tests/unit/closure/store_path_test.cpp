@@ -1,5 +1,5 @@
 #include "image/closure/store_path.h"
-#include "ns/sys/error.h"
+#include "sys/error.h"
 
 #include <gtest/gtest.h>
 

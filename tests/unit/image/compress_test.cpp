@@ -1,5 +1,5 @@
 #include "image/compress.h"
-#include "ns/sys/error.h"
+#include "sys/error.h"
 
 #include <cstdlib>
 #include <gtest/gtest.h>

@@ -2,8 +2,8 @@
 #include "image/layer_reader.h"
 #include "image/layer_writer.h"
 #include "image/tree_source.h"
-#include "ns/sys/file.h"
-#include "ns/sys/temp.h"
+#include "sys/files.h"
+#include "sys/temp.h"
 
 #include <archive.h>
 #include <archive_entry.h>

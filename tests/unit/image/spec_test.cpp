@@ -1,6 +1,6 @@
 #include "image/image_config.h"
 #include "image/spec.h"
-#include "ns/sys/error.h"
+#include "sys/error.h"
 
 #include <gtest/gtest.h>
 

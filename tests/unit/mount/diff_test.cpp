@@ -1,9 +1,9 @@
 #include "mount/diff.h"
-#include "mount/override_stat.h"
+#include "sys/override_stat.h"
 #include "mount/rooted_fs.h"
 #include "mount/unpack.h"
-#include "ns/sys/error.h"
-#include "ns/sys/temp.h"
+#include "sys/error.h"
+#include "sys/temp.h"
 #include "tar_maker.h"
 
 #include <fmt/format.h>

@@ -1,7 +1,7 @@
 // The records the unpacker writes are the ones fuse-overlayfs reads: mounted over a
 // layer dir unpacked with OwnerPolicy::Record, it shows the tar's owners and modes.
 #include "mount/unpack.h"
-#include "ns/sys/temp.h"
+#include "sys/temp.h"
 #include "tar_maker.h"
 
 #include <cstdlib>

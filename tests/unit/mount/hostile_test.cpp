@@ -1,11 +1,11 @@
 // The hostile-layer corpus: tars that try to write, link or delete outside the unpack
 // target, or are malformed. Each must unpack safely inside the target or fail with an
 // InputError naming the problem; a sentinel tree beside the target must stay untouched.
-#include "mount/override_stat.h"
+#include "sys/override_stat.h"
 #include "mount/rooted_fs.h"
 #include "mount/unpack.h"
-#include "ns/sys/error.h"
-#include "ns/sys/temp.h"
+#include "sys/error.h"
+#include "sys/temp.h"
 #include "tar_maker.h"
 
 #include <dirent.h>

@@ -1,8 +1,8 @@
 #include "mount/layer_store.h"
-#include "mount/override_stat.h"
+#include "sys/override_stat.h"
 #include "image/digest.h"
-#include "ns/sys/error.h"
-#include "ns/sys/temp.h"
+#include "sys/error.h"
+#include "sys/temp.h"
 #include "tar_maker.h"
 
 #include <cstring>

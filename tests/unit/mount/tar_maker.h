@@ -2,7 +2,7 @@
 // trees on disk. Header-only; shared by the mount unit tests.
 #pragma once
 #include "mount/layer_input.h"
-#include "ns/sys/file.h"
+#include "sys/files.h"
 
 #include <algorithm>
 #include <archive.h>

@@ -1,7 +1,7 @@
-#include "mount/override_stat.h"
+#include "sys/override_stat.h"
 #include "mount/unpack.h"
-#include "ns/sys/error.h"
-#include "ns/sys/temp.h"
+#include "sys/error.h"
+#include "sys/temp.h"
 #include "tar_maker.h"
 
 #include <gtest/gtest.h>

@@ -2,7 +2,7 @@
 #include "image/nix/nar.h"
 #include "image/nix/nar_hash_text.h"
 #include "nix_tool.h"
-#include "ns/sys/error.h"
+#include "sys/error.h"
 
 #include <gtest/gtest.h>
 

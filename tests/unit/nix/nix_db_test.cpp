@@ -2,9 +2,9 @@
 #include "image/nix/base32.h"
 #include "image/nix/nix_db.h"
 #include "nix_tool.h"
-#include "ns/sys/error.h"
-#include "ns/sys/file.h"
-#include "ns/sys/temp.h"
+#include "sys/error.h"
+#include "sys/files.h"
+#include "sys/temp.h"
 
 #include <gtest/gtest.h>
 

@@ -1,8 +1,8 @@
 // Test helpers: run Debian's nix-bin tools (isolated in a temp state dir) and build trees.
 #pragma once
-#include "ns/sys/error.h"
-#include "ns/sys/file.h"
-#include "ns/sys/temp.h"
+#include "sys/error.h"
+#include "sys/files.h"
+#include "sys/temp.h"
 
 #include <gtest/gtest.h>
 

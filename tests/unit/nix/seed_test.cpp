@@ -3,9 +3,9 @@
 #include "image/nix/nar_hash_text.h"
 #include "image/nix/seed.h"
 #include "nix_tool.h"
-#include "ns/sys/error.h"
-#include "ns/sys/file.h"
-#include "ns/sys/temp.h"
+#include "sys/error.h"
+#include "sys/files.h"
+#include "sys/temp.h"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 #include "ns/id_mode.h"
-#include "ns/sys/error.h"
+#include "sys/error.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -1,10 +1,10 @@
 // Runs the real sandbox over a busybox rootfs made in a temp dir.
-#include "ns/owner_record.h"
+#include "ns/owner_supervisor.h"
 #include "ns/run_dir.h"
 #include "ns/sandbox.h"
-#include "ns/sys/error.h"
-#include "ns/sys/file.h"
-#include "ns/sys/temp.h"
+#include "sys/error.h"
+#include "sys/files.h"
+#include "sys/temp.h"
 
 #include <chrono>
 #include <cstdio>

@@ -1,0 +1,21 @@
+// The flags that choose how root scripts are sandboxed, shared by build, layer, layered
+// and run.
+#pragma once
+#include "cli/command_line.h"
+#include "engine/root_script_runner.h"
+
+#include <string>
+
+namespace strata::cli {
+
+struct SandboxFlags {
+  std::string id_mode = "auto", overlay = "auto", network = "none", layer_store;
+  unsigned timeout = 0;
+
+  // Adds --id-mode, --overlay, --network, --timeout and --layer-store to a command.
+  void add_to(CommandLine& cmd);
+  // The options they give; a bad value is an InputError naming the flag.
+  engine::SandboxOptions options() const;
+};
+
+} // namespace strata::cli

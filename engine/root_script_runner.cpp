@@ -1,0 +1,205 @@
+#include "engine/root_script_runner.h"
+
+#include "mount/diff.h"
+#include "mount/layer_store.h"
+#include "ns/sandbox.h"
+#include "sys/error.h"
+#include "sys/files.h"
+#include "sys/log.h"
+#include "sys/temp.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <csignal>
+#include <dirent.h>
+#include <fcntl.h>
+#include <set>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace strata::engine {
+
+namespace {
+
+mount::IdMapping to_mount_map(const ns::IdMapPlan& plan) {
+  mount::IdMapping map;
+  for (const auto& r : plan.uids) map.uids.push_back({r.inside, r.outside, r.count});
+  for (const auto& r : plan.gids) map.gids.push_back({r.inside, r.outside, r.count});
+  return map;
+}
+
+} // namespace
+
+RootScriptReport SandboxRootScriptRunner::run(const RootScriptRequest& request) {
+  SandboxRunRequest command;
+  command.base = request.base;
+  command.upper = request.upper;
+  // Over a tree with host tools bound, the host's shell from /usr is used when the tree
+  // has no /usr of its own (its /bin, if any, may hold no shell).
+  std::string shell = request.host_tools && !path_exists(request.upper + "/usr") ? "/usr/bin/sh" : "/bin/sh";
+  command.argv = {shell, "-e", "-c", request.script};
+  command.env = request.env;
+  command.store_dir = request.store_dir;
+  command.host_tools = request.host_tools;
+  command.what = request.what;
+  command.meanwhile = request.meanwhile;
+  return run_command(command);
+}
+
+RootScriptReport SandboxRootScriptRunner::run_command(const SandboxRunRequest& request) {
+  plan_ = ns::plan_id_maps(options_.id_mode);
+  sweep_stale_scratch_dirs();
+  RootScriptReport report;
+
+  mount::OverlaySpec overlay;
+  overlay.upper = request.upper;
+  std::unique_ptr<TempDir> work;
+  // With subordinate ids the base layers are unpacked inside the user namespace, as its
+  // root, so owners are real (a copied-up file then has no stale recorded owner); they get
+  // a store of their own, keyed by the mapping.
+  bool unpack_inside = plan_->mode == ns::IdMode::Subuid;
+  std::string store_dir = options_.layer_store_dir.empty() ? mount::LayerStore::default_dir() : options_.layer_store_dir;
+  if (unpack_inside && !plan_->uids.empty())
+    store_dir += fmt::format("/subuid-{}-{}-{}", plan_->uids.back().outside, plan_->uids.back().count, ::getuid());
+  auto store = std::make_shared<mount::LayerStore>(store_dir);
+  std::vector<size_t> to_unpack;
+  if (request.base) {
+    for (size_t i = request.base->layers().size(); i-- > 0;) { // newest first
+      std::string path = store->path_for(request.base->layers()[i].diff_id);
+      if (!is_directory(path)) ++report.layers_unpacked;
+      if (unpack_inside) {
+        to_unpack.push_back(i);
+        overlay.lower.push_back(path);
+      } else {
+        mount::UnpackStats one;
+        overlay.lower.push_back(store->ensure(*request.base, i, &one));
+        report.bytes_unpacked += one.bytes_written;
+      }
+    }
+  }
+  for (const auto& dir : request.lower_dirs) overlay.lower.push_back(dir);
+  if (!overlay.lower.empty()) {
+    // overlayfs wants the work dir on the upper dir's filesystem
+    work = std::make_unique<TempDir>("strata-work", dirname_of(request.upper));
+    overlay.work = work->path();
+  }
+
+  ns::SandboxConfig config;
+  config.id_plan = plan_;
+  config.network = options_.network;
+  config.timeout = options_.timeout;
+  config.argv = request.argv;
+  config.meanwhile = request.meanwhile;
+  config.env = ns::default_env();
+  config.env.insert(config.env.end(), request.env.begin(), request.env.end());
+  if (!request.store_dir.empty() && is_directory(request.store_dir))
+    config.binds.push_back({request.store_dir, request.store_dir, true});
+  if (request.host_tools)
+    for (const char* dir : {"/usr", "/bin", "/sbin", "/lib", "/lib64"})
+      if (is_directory(dir) && !path_exists(request.upper + dir)) config.binds.push_back({dir, dir, true});
+  mount::OverlayDriver driver = options_.overlay;
+  if (plan_->mode == ns::IdMode::Fuse) driver = mount::OverlayDriver::Fuse;
+  if (overlay.lower.empty() && driver == mount::OverlayDriver::Auto) driver = mount::OverlayDriver::Plain;
+  const ImageSource* base = request.base;
+  if (driver == mount::OverlayDriver::Plain && overlay.lower.empty()) {
+    // Nothing to stack: the upper dir is the sandbox's root as it is (no run dir, no
+    // extra bind mount: the cheapest start).
+    config.rootfs = request.upper;
+  } else {
+    config.prepare_root = [overlay, driver, store, to_unpack, base](const std::string& root) {
+      for (size_t i : to_unpack) store->ensure(*base, i);
+      return "overlay:" + std::string(mount::overlay_driver_name(mount::mount_overlay(overlay, root, driver)));
+    };
+  }
+  ns::SandboxResult result = ns::run_sandbox(config);
+  report.exit_status = result.exit_status;
+  report.id_mode = std::string(ns::id_mode_name(result.mode_used));
+  report.root = config.rootfs.empty() ? result.root_label : "overlay:plain";
+  created_paths_ = result.created_paths;
+  log_verbose(fmt::format("{}: id mode {}, root {}", request.what, report.id_mode, report.root));
+  for (const auto& n : result.notes) log_verbose(n);
+  return report;
+}
+
+void SandboxRootScriptRunner::sweep_stale_scratch_dirs() {
+  std::string parent = default_temp_parent();
+  std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(parent.c_str()), ::closedir);
+  if (!dir) return;
+  std::string lead = std::string(kScratchPrefix) + "-";
+  std::vector<std::string> stale;
+  while (const dirent* e = ::readdir(dir.get())) {
+    std::string_view name = e->d_name;
+    if (name.substr(0, lead.size()) != lead) continue;
+    std::string_view rest = name.substr(lead.size());
+    pid_t pid = 0;
+    auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), pid);
+    if (ec != std::errc() || pid <= 0 || end == rest.data() + rest.size() || (*end != '.' && *end != '-')) continue;
+    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue; // its strata is alive
+    struct stat st;
+    if (::fstatat(::dirfd(dir.get()), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (!S_ISDIR(st.st_mode) || st.st_uid != ::geteuid()) continue;
+    stale.push_back(parent + "/" + std::string(name));
+  }
+  for (const auto& path : stale) {
+    try {
+      remove(path);
+      log_verbose(fmt::format("removed {}, left by a strata that was killed", path));
+    } catch (const Error& e) {
+      log_verbose(fmt::format("cannot remove {}, left by a strata that was killed: {}", path, e.what()));
+    }
+  }
+}
+
+void SandboxRootScriptRunner::walk_upper(const std::string& upper, int64_t mtime, const EntryVisitor& visit) {
+  mount::DiffOptions options;
+  options.mtime = mtime;
+  if (plan_) options.id_map = to_mount_map(*plan_);
+  // Mount points the sandbox created (e.g. /dev in an image without one) are not the
+  // script's work: leave them out when they stayed empty.
+  std::set<std::string> created;
+  for (const auto& p : created_paths_) created.insert(p.substr(p.find_first_not_of('/')));
+  mount::walk_diff(upper, options, [&](LayerEntry& e) {
+    if (e.type == EntryType::Directory && created.count(e.path)) {
+      std::string dir = upper + "/" + e.path;
+      std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
+      bool empty = true;
+      if (d)
+        while (dirent* de = ::readdir(d.get()))
+          if (std::string_view n = de->d_name; n != "." && n != "..") empty = false;
+      if (empty) return;
+    }
+    visit(e);
+  });
+}
+
+void SandboxRootScriptRunner::remove(const std::string& dir) {
+  try {
+    remove_tree(dir);
+    return;
+  } catch (const Error& e) {
+    if (!plan_) throw;
+    log_verbose(fmt::format("removing {} from inside the user namespace: {}", dir, e.what()));
+  }
+  // Files chowned to other mapped ids can only be removed from inside the user
+  // namespace: do it as the namespace's root, before the sandbox's root is entered.
+  // The sandbox's command is the host's /bin/true, from /usr bound read-only.
+  ns::SandboxConfig config;
+  config.id_plan = plan_;
+  config.argv = {"/usr/bin/true"};
+  TempDir cleanup_root("strata-cleanup");
+  ::chmod(cleanup_root.path().c_str(), 0755);
+  for (const char* link : {"bin", "lib", "lib64", "sbin"})
+    if (::symlink((std::string("usr/") + link).c_str(), (cleanup_root.path() + "/" + link).c_str()) < 0)
+      fail_errno("cannot prepare the cleanup root");
+  config.rootfs = cleanup_root.path();
+  config.binds.push_back({"/usr", "/usr", true});
+  config.prepare_root = [dir](const std::string&) {
+    remove_tree(dir);
+    return std::string("cleanup");
+  };
+  ns::run_sandbox(config);
+  remove_tree(dir);
+}
+
+} // namespace strata::engine

@@ -1,0 +1,68 @@
+// Runs root scripts for the image builders: the base image's layers unpacked once each
+// (mount/layer_store.h) and stacked as overlay lower dirs under the new layer's upper dir,
+// the script run as root in the sandbox (ns/sandbox.h), and the upper dir read back as a
+// layer diff (mount/diff.h) with owners mapped back through the sandbox's id map. The
+// same machinery runs any command for `strata run` (run_command).
+#pragma once
+#include "image/dockertools/root_script.h"
+#include "mount/id_map.h"
+#include "mount/overlay.h"
+#include "ns/id_mode.h"
+#include "sys/temp.h"
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace strata::engine {
+
+// How root scripts are sandboxed: the choices `--id-mode`, `--overlay`, `--network`,
+// `--timeout` and `--layer-store` make.
+struct SandboxOptions {
+  ns::IdMode id_mode = ns::IdMode::Auto;
+  mount::OverlayDriver overlay = mount::OverlayDriver::Auto;
+  bool network = false;
+  std::chrono::seconds timeout{0};
+  std::string layer_store_dir; // empty: the default cache
+};
+
+// One command run as root in the sandbox, over a stack of directories: the base image's
+// layers (from the layer store, newest first), then `lower_dirs`, under `upper`.
+struct SandboxRunRequest {
+  const ImageSource* base = nullptr;
+  std::vector<std::string> lower_dirs; // below the base's layers, topmost first
+  // Receives every change. With nothing below it the overlay driver Auto (or Plain)
+  // binds it as the root itself.
+  std::string upper;
+  std::vector<std::string> argv;     // argv[0] looked up on the sandbox's PATH
+  std::vector<std::string> env;      // extra KEY=VALUE
+  std::string store_dir;             // bound read-only at the same path when it exists
+  bool host_tools = false;           // see RootScriptRequest::host_tools
+  std::string what = "command";      // names the run in messages
+  std::function<void()> meanwhile;   // see ns::SandboxConfig::meanwhile
+};
+
+class SandboxRootScriptRunner : public RootScriptRunner {
+public:
+  explicit SandboxRootScriptRunner(SandboxOptions options) : options_(std::move(options)) {}
+
+  // Runs request.script as `/bin/sh -e -c SCRIPT` (run_command).
+  RootScriptReport run(const RootScriptRequest& request) override;
+  // Runs a command; a non-zero exit status is reported, not thrown.
+  RootScriptReport run_command(const SandboxRunRequest& request);
+  void walk_upper(const std::string& upper, int64_t mtime, const EntryVisitor& visit) override;
+  void remove(const std::string& dir) override;
+
+  const SandboxOptions& options() const { return options_; }
+
+private:
+  void sweep_stale_scratch_dirs();
+
+  SandboxOptions options_;
+  std::optional<ns::IdMapPlan> plan_;
+  std::vector<std::string> created_paths_;
+};
+
+} // namespace strata::engine

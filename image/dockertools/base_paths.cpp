@@ -1,0 +1,42 @@
+#include "image/dockertools/base_paths.h"
+
+#include "image/layer_reader.h"
+#include "image/tar_index.h"
+
+#include <archive_entry.h>
+#include <fmt/format.h>
+
+namespace strata {
+namespace {
+
+void erase_subtree(std::set<std::string>& paths, const std::string& dir, bool keep_dir) {
+  if (!keep_dir) paths.erase(dir);
+  std::string prefix = dir.empty() ? "" : dir + "/";
+  for (auto it = paths.lower_bound(prefix); it != paths.end() && it->compare(0, prefix.size(), prefix) == 0;)
+    it = paths.erase(it);
+}
+
+} // namespace
+
+std::set<std::string> base_image_paths(const ImageSource& base) {
+  std::set<std::string> paths;
+  for (size_t i = 0; i < base.layers().size(); ++i) {
+    read_layer_entries(base.layer_location(i), fmt::format("base layer {}", base.layers()[i].diff_id),
+                       [&](archive*, archive_entry* e) {
+                         std::string path = normalise_member_name(archive_entry_pathname(e));
+                         auto slash = path.rfind('/');
+                         std::string dir = slash == std::string::npos ? "" : path.substr(0, slash);
+                         std::string base_name = slash == std::string::npos ? path : path.substr(slash + 1);
+                         if (base_name == ".wh..wh..opq") {
+                           erase_subtree(paths, dir, true);
+                         } else if (base_name.rfind(".wh.", 0) == 0) {
+                           erase_subtree(paths, (dir.empty() ? "" : dir + "/") + base_name.substr(4), false);
+                         } else if (!path.empty()) {
+                           paths.insert(path);
+                         }
+                       });
+  }
+  return paths;
+}
+
+} // namespace strata

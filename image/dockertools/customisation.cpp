@@ -1,0 +1,102 @@
+#include "image/dockertools/customisation.h"
+
+#include "image/closure/store_path.h"
+#include "sys/error.h"
+#include "sys/files.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <dirent.h>
+#include <functional>
+#include <memory>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace strata {
+namespace {
+
+void run_child(const char* what, const std::function<void()>& child) {
+  pid_t pid = ::fork();
+  if (pid < 0) fail_errno(fmt::format("cannot start {}", what));
+  if (pid == 0) {
+    child();
+    ::_exit(127);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) fail_errno(fmt::format("cannot wait for {}", what));
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
+  if (WIFEXITED(status)) fail_work("{} failed with exit status {}", what, WEXITSTATUS(status));
+  fail_work("{} was killed by signal {}", what, WTERMSIG(status));
+}
+
+// lndir: directories are made (and merged), symlinks copied, files linked to.
+void join_into(const std::string& from, const std::string& to) {
+  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(from.c_str()), ::closedir);
+  if (!d) fail_errno(fmt::format("cannot read directory {}", from));
+  while (dirent* e = ::readdir(d.get())) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    std::string src = from + "/" + name, dst = to + "/" + name;
+    struct stat st, existing;
+    if (::lstat(src.c_str(), &st) < 0) fail_errno(fmt::format("cannot stat {}", src));
+    bool exists = ::lstat(dst.c_str(), &existing) == 0;
+    if (S_ISDIR(st.st_mode)) {
+      if (!exists) {
+        if (::mkdir(dst.c_str(), 0755) < 0 || ::chmod(dst.c_str(), 0755) < 0) // whatever the umask
+          fail_errno(fmt::format("cannot create {}", dst));
+      } else if (!S_ISDIR(existing.st_mode)) {
+        continue; // the first content wins
+      }
+      join_into(src, dst);
+      continue;
+    }
+    if (exists) continue;
+    std::string target = src;
+    if (S_ISLNK(st.st_mode)) {
+      target.assign(static_cast<size_t>(st.st_size) + 1, '\0');
+      ssize_t n = ::readlink(src.c_str(), target.data(), target.size());
+      if (n < 0) fail_errno(fmt::format("cannot read link {}", src));
+      target.resize(static_cast<size_t>(n));
+    }
+    if (::symlink(target.c_str(), dst.c_str()) < 0) fail_errno(fmt::format("cannot create link {}", dst));
+  }
+}
+
+} // namespace
+
+void lay_out_customisation(const std::vector<std::string>& contents, const std::string& store_dir,
+                           const std::string& dir) {
+  for (const auto& path : contents) {
+    std::string real = resolved_path(path, "contents path");
+    bool in_store = closure::containing_store_path(real, store_dir).has_value();
+    if (in_store && is_directory(real)) {
+      join_into(real, dir);
+    } else if (in_store) {
+      std::string dst = dir + "/" + basename_of(real);
+      if (!path_exists(dst) && ::symlink(real.c_str(), dst.c_str()) < 0) fail_errno(fmt::format("cannot link {}", dst));
+    } else {
+      copy_into(real, dir);
+    }
+  }
+}
+
+void copy_into(const std::string& path, const std::string& dir) {
+  std::string from = is_directory(path) ? path + "/." : path;
+  run_child(fmt::format("copying {}", path).c_str(), [&] {
+    ::execlp("cp", "cp", "-a", "--no-preserve=ownership", from.c_str(), (dir + "/").c_str(), static_cast<char*>(nullptr));
+  });
+  // Store paths are read-only; what runs next in dir must be able to change the copy.
+  ::chmod(dir.c_str(), 0755);
+}
+
+void run_script_in(const std::string& script, const std::string& dir, const std::string& what) {
+  run_child(what.c_str(), [&] {
+    ::umask(022);
+    if (::chdir(dir.c_str()) < 0) ::_exit(127);
+    ::execl("/bin/sh", "sh", "-e", "-c", script.c_str(), static_cast<char*>(nullptr));
+  });
+}
+
+} // namespace strata

@@ -1,0 +1,21 @@
+// `strata layered` / `strata stream`: dockerTools.buildLayeredImage and
+// streamLayeredImage. The image's store paths are ordered by popularity and cut into
+// layers (at most maxLayers in all, base layers included); contents, extraCommands and
+// the Nix DB make the customisation layer, last.
+#pragma once
+#include "image/dockertools/build_image.h"
+
+namespace strata {
+
+struct LayeredTarget {
+  std::string output;          // path; ignored when streaming
+  ImageFormat format = ImageFormat::DockerArchive;
+  bool stream = false;         // docker-archive to stdout, each layer sent as soon as it is made
+  std::string cache_dir;       // empty: no layer cache
+};
+
+// runner runs fakeRootCommands; without one a spec with it is refused.
+BuildReport build_layered(const Spec& spec, const LayeredTarget& target, const BuildEvents& events = {},
+                          RootScriptRunner* runner = nullptr);
+
+} // namespace strata

@@ -1,0 +1,79 @@
+// Running root scripts (runAsRoot, fakeRootCommands) is the sandbox's work, which the
+// image library does not know: builders call it through this interface, and engine/ gives
+// them an implementation over ns/ and mount/.
+#pragma once
+#include "image/image_reader.h"
+#include "image/layer_entry.h"
+#include "sys/temp.h"
+
+#include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace strata {
+
+struct RootScriptRequest {
+  const ImageSource* base = nullptr; // its layers are stacked below `upper`; null: none
+  std::string upper;                 // the new layer's dir: pre-filled, receives every change
+  std::string script;                // run with `sh -e` as uid 0
+  std::vector<std::string> env;      // extra KEY=VALUE
+  std::string store_dir;             // bound read-only at the same path
+  // Bind the host's /usr, /bin, /lib, /lib64, /sbin read-only where `upper` has none, so
+  // a script can run over a tree without a shell of its own (fakeRootCommands, which
+  // dockerTools runs under fakeroot with the build's tools). Empty mount points the
+  // sandbox makes for them are left out of the diff.
+  bool host_tools = false;
+  std::string what = "runAsRoot";    // names the script in messages
+  // Run by the caller's side while the script runs (see ns::SandboxConfig::meanwhile).
+  std::function<void()> meanwhile;
+};
+
+struct RootScriptReport {
+  int exit_status = 0;
+  std::string id_mode;      // root | subuid | fuse | single
+  std::string root;         // how the root was stacked, e.g. "overlay:kernel"
+  uint64_t layers_unpacked = 0; // base layers unpacked for this run (0: all cached)
+  uint64_t bytes_unpacked = 0;
+  nlohmann::json to_json() const;
+};
+
+class RootScriptRunner {
+public:
+  virtual ~RootScriptRunner() = default;
+  // Runs the script. A non-zero exit status is reported, not thrown.
+  virtual RootScriptReport run(const RootScriptRequest& request) = 0;
+  // Reads `upper` back as a layer diff (whiteouts, opaque dirs, recorded owners) after
+  // run(), in layer order. Mount points the sandbox made and left empty are left out.
+  virtual void walk_upper(const std::string& upper, int64_t mtime, const EntryVisitor& visit) = 0;
+  // Removes a dir run() wrote into (it may hold files owned by other mapped ids).
+  virtual void remove(const std::string& dir) = 0;
+};
+
+// The error a failed root script ends strata with: its exit status is strata's.
+[[noreturn]] void fail_root_script(const RootScriptReport& report, const std::string& what);
+
+// Scratch dirs of root-script runs are named <temp parent>/<kScratchPrefix>-<pid>.XXXXXX;
+// one left by a strata that was killed (pid gone) is removed by the runner's next run.
+inline constexpr const char* kScratchPrefix = "strata-rootscript";
+
+// A scratch dir holding the upper dir of one run, removed through the runner: the
+// script may have left files owned by ids only the sandbox can remove.
+class ScratchDir {
+public:
+  explicit ScratchDir(RootScriptRunner& runner);
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  ~ScratchDir();
+
+  const std::string& path() const { return dir_.path(); }
+  const std::string& upper() const { return upper_; }
+
+private:
+  RootScriptRunner& runner_;
+  TempDir dir_; // removes whatever the runner could not
+  std::string upper_;
+};
+
+} // namespace strata

@@ -1,0 +1,284 @@
+#include "ns/owner_supervisor.h"
+
+#include "sys/error.h"
+
+#include <cerrno>
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <memory>
+#include <seccomp.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+namespace strata::ns {
+namespace {
+
+constexpr uint32_t kUnchanged = 0xFFFFFFFFu;
+
+// A syscall the supervisor answers with this errno (0: success).
+struct Answer {
+  int error = 0;
+  bool run_unchanged = false;  // let the kernel run the call as made
+};
+
+struct Refuse {
+  int error;
+};
+
+[[noreturn]] void refuse(int error) { throw Refuse{error}; }
+[[noreturn]] void refuse_errno() { throw Refuse{errno ? errno : EPERM}; }
+
+std::string self_fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+
+class Target {
+public:
+  Target(int listener, const seccomp_notif& request) : listener_(listener), request_(request) {}
+
+  uint64_t arg(int i) const { return request_.data.args[i]; }
+  int arg_int(int i) const { return static_cast<int>(static_cast<uint32_t>(arg(i))); }
+  uint32_t arg_u32(int i) const { return static_cast<uint32_t>(arg(i)); }
+  std::string proc(const std::string& rest) const { return fmt::format("/proc/{}/{}", request_.pid, rest); }
+
+  // Refuses unless the notification is still pending: the pid still names the caller.
+  void check_valid() const {
+    if (seccomp_notify_id_valid(listener_, request_.id) != 0) refuse(ENOENT);
+  }
+
+  Fd open_proc(const std::string& rest, int flags) const {
+    Fd fd(::open(proc(rest).c_str(), flags | O_CLOEXEC));
+    if (!fd) refuse_errno();
+    check_valid();
+    return fd;
+  }
+
+  std::string read_string(uint64_t address) const {
+    Fd mem = open_proc("mem", O_RDONLY);
+    std::string out;
+    char page[4096];
+    while (out.size() < 4096) {
+      size_t room = sizeof page - (address % sizeof page);  // never read across a page
+      ssize_t n = ::pread(mem.get(), page, room, static_cast<off_t>(address));
+      if (n <= 0) refuse(EFAULT);
+      if (void* nul = std::memchr(page, 0, static_cast<size_t>(n))) {
+        out.append(page, static_cast<char*>(nul) - page);
+        return out;
+      }
+      out.append(page, static_cast<size_t>(n));
+      address += static_cast<uint64_t>(n);
+    }
+    refuse(ENAMETOOLONG);
+  }
+
+  // The directory a path given with `dirfd` starts from, and the resolve flags to use:
+  // absolute paths inside the caller's root, relative ones from its cwd or dirfd.
+  Fd base_for(const std::string& path, int dirfd, uint64_t& resolve) const {
+    if (!path.empty() && path[0] == '/') {
+      resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+      return open_proc("root", O_PATH | O_DIRECTORY);
+    }
+    resolve = RESOLVE_NO_MAGICLINKS;
+    return open_proc(dirfd == AT_FDCWD ? "cwd" : fmt::format("fd/{}", dirfd), O_PATH);
+  }
+
+  // O_PATH fd of what the call names.
+  Fd resolve(int dirfd, const std::string& path, bool follow, bool empty_path) const {
+    if (path.empty()) {
+      if (!empty_path) refuse(ENOENT);
+      return open_proc(dirfd == AT_FDCWD ? "cwd" : fmt::format("fd/{}", dirfd), O_PATH);
+    }
+    uint64_t resolve_flags = 0;
+    Fd base = base_for(path, dirfd, resolve_flags);
+    open_how how{};
+    how.flags = O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW);
+    how.resolve = resolve_flags;
+    Fd fd(static_cast<int>(::syscall(SYS_openat2, base.get(), path.c_str(), &how, sizeof how)));
+    if (!fd) refuse_errno();
+    check_valid();
+    return fd;
+  }
+
+  // Fields of /proc/PID/status: "Umask:" and the fs ids from "Uid:"/"Gid:".
+  struct Status {
+    mode_t umask = 022;
+    uint32_t fsuid = 0, fsgid = 0;
+  };
+  Status status() const {
+    Fd fd = open_proc("status", O_RDONLY);
+    char buf[4096];
+    ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
+    if (n <= 0) refuse(EPERM);
+    std::string_view text(buf, static_cast<size_t>(n));
+    Status s;
+    auto field = [&](std::string_view key, int index) -> std::optional<uint32_t> {
+      size_t at = text.find(key);
+      if (at == std::string_view::npos) return std::nullopt;
+      std::string_view rest = text.substr(at + key.size());
+      rest = rest.substr(0, rest.find('\n'));
+      for (int i = 0; i <= index; ++i) {
+        size_t start = rest.find_first_not_of(" \t");
+        if (start == std::string_view::npos) return std::nullopt;
+        rest = rest.substr(start);
+        size_t end = rest.find_first_of(" \t");
+        if (i == index) {
+          uint32_t v = 0;
+          int base = key == "Umask:" ? 8 : 10;
+          std::from_chars(rest.data(), rest.data() + std::min(end, rest.size()), v, base);
+          return v;
+        }
+        if (end == std::string_view::npos) return std::nullopt;
+        rest = rest.substr(end);
+      }
+      return std::nullopt;
+    };
+    if (auto v = field("Umask:", 0)) s.umask = *v;
+    if (auto v = field("Uid:", 3)) s.fsuid = *v;
+    if (auto v = field("Gid:", 3)) s.fsgid = *v;
+    return s;
+  }
+
+private:
+  int listener_;
+  const seccomp_notif& request_;
+};
+
+std::optional<OverrideStat> read_record(const std::string& path) {
+  char buf[256];
+  ssize_t n = ::getxattr(path.c_str(), kOverrideStatXattr, buf, sizeof buf);
+  if (n < 0) return std::nullopt;
+  return decode_override_stat(std::string_view(buf, static_cast<size_t>(n)));
+}
+
+void write_record(const std::string& path, const OverrideStat& record) {
+  std::string value = encode_override_stat(record);
+  if (::setxattr(path.c_str(), kOverrideStatXattr, value.data(), value.size(), 0) != 0) refuse_errno();
+}
+
+struct stat stat_of(int fd) {
+  struct stat st;
+  if (::fstatat(fd, "", &st, AT_EMPTY_PATH) != 0) refuse_errno();
+  return st;
+}
+
+Answer record_chown(const Fd& file, uint32_t uid, uint32_t gid) {
+  struct stat st = stat_of(file.get());
+  if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) return {};  // cannot hold user xattrs
+  std::string path = self_fd_path(file.get());
+  const uint32_t real_mode = st.st_mode & 07777;
+  OverrideStat record = read_record(path).value_or(OverrideStat{st.st_uid, st.st_gid, real_mode});
+  if (uid != kUnchanged) record.uid = uid;
+  if (gid != kUnchanged) record.gid = gid;
+  if (!S_ISDIR(st.st_mode)) {
+    record.mode &= ~S_ISUID;
+    if ((record.mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP)) record.mode &= ~S_ISGID;
+  }
+  if (record.mode != real_mode && ::chmod(path.c_str(), record.mode) != 0) refuse_errno();
+  if (record.uid == st.st_uid && record.gid == st.st_gid && record.type == OverrideType::Unspecified) {
+    if (::removexattr(path.c_str(), kOverrideStatXattr) != 0 && errno != ENODATA) refuse_errno();
+  } else {
+    write_record(path, record);
+  }
+  return {};
+}
+
+Answer record_chmod(const Fd& file, uint32_t mode) {
+  std::string path = self_fd_path(file.get());
+  std::optional<OverrideStat> record = read_record(path);
+  if (!record) return {0, true};
+  record->mode = mode & 07777;
+  if (::chmod(path.c_str(), record->mode) != 0) refuse_errno();
+  write_record(path, *record);
+  return {};
+}
+
+Answer emulate_mknod(const Target& target, int dirfd, uint64_t path_address, uint32_t mode, uint32_t dev,
+                     bool record_owners) {
+  std::string path = target.read_string(path_address);
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  size_t slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "" : (slash == 0 ? "/" : path.substr(0, slash));
+  std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  if (name.empty() || name == "." || name == "..") refuse(EEXIST);
+  Fd parent = target.resolve(dirfd, dir, true, true);
+  Target::Status status = target.status();
+  const uint32_t perm = mode & 07777 & ~status.umask;
+  Fd file(::openat(parent.get(), name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, perm));
+  if (!file) refuse_errno();
+  if (!record_owners) (void)::fchown(file.get(), status.fsuid, status.fsgid);
+  OverrideStat record{status.fsuid, status.fsgid, perm, S_ISBLK(mode) ? OverrideType::BlockDevice : OverrideType::CharDevice,
+                      major(dev), minor(dev)};
+  std::string value = encode_override_stat(record);
+  if (::fsetxattr(file.get(), kOverrideStatXattr, value.data(), value.size(), 0) != 0) {
+    int err = errno;
+    ::unlinkat(parent.get(), name.c_str(), 0);
+    refuse(err);
+  }
+  return {};
+}
+
+Answer dispatch(const Target& t, std::string_view call, const NotifyPolicy& policy) {
+  if (policy.record_owners) {
+    if (call == "chown" || call == "chown32" || call == "lchown" || call == "lchown32") {
+      Fd file = t.resolve(AT_FDCWD, t.read_string(t.arg(0)), call[0] != 'l', false);
+      return record_chown(file, t.arg_u32(1), t.arg_u32(2));
+    }
+    if (call == "fchown" || call == "fchown32") {
+      Fd file = t.open_proc(fmt::format("fd/{}", t.arg_int(0)), O_PATH);
+      return record_chown(file, t.arg_u32(1), t.arg_u32(2));
+    }
+    if (call == "fchownat") {
+      int flags = t.arg_int(4);
+      Fd file = t.resolve(t.arg_int(0), t.read_string(t.arg(1)), !(flags & AT_SYMLINK_NOFOLLOW), flags & AT_EMPTY_PATH);
+      return record_chown(file, t.arg_u32(2), t.arg_u32(3));
+    }
+    if (call == "chmod") return record_chmod(t.resolve(AT_FDCWD, t.read_string(t.arg(0)), true, false), t.arg_u32(1));
+    if (call == "fchmod") return record_chmod(t.open_proc(fmt::format("fd/{}", t.arg_int(0)), O_PATH), t.arg_u32(1));
+    if (call == "fchmodat" || call == "fchmodat2") {
+      int flags = call == "fchmodat2" ? t.arg_int(3) : 0;
+      if (flags & AT_SYMLINK_NOFOLLOW) return {0, true};
+      return record_chmod(t.resolve(t.arg_int(0), t.read_string(t.arg(1)), true, flags & AT_EMPTY_PATH), t.arg_u32(2));
+    }
+  }
+  if (call == "mknod") return emulate_mknod(t, AT_FDCWD, t.arg(0), t.arg_u32(1), t.arg_u32(2), policy.record_owners);
+  if (call == "mknodat")
+    return emulate_mknod(t, t.arg_int(0), t.arg(1), t.arg_u32(2), t.arg_u32(3), policy.record_owners);
+  return {0, true};
+}
+
+} // namespace
+
+OwnerSupervisor::OwnerSupervisor(Fd listener, const NotifyPolicy& policy)
+    : listener_(std::move(listener)), policy_(policy) {
+  if (seccomp_notify_alloc(&request_, &response_) != 0) fail_work("cannot allocate seccomp notification buffers");
+}
+
+OwnerSupervisor::~OwnerSupervisor() { seccomp_notify_free(request_, response_); }
+
+void OwnerSupervisor::handle_one() {
+  std::memset(request_, 0, sizeof *request_);
+  if (seccomp_notify_receive(listener_.get(), request_) != 0) return;  // the caller died meanwhile
+  Answer answer;
+  try {
+    char* name = seccomp_syscall_resolve_num_arch(request_->data.arch, request_->data.nr);
+    std::string call = name ? name : "";
+    std::free(name);
+    Target target(listener_.get(), *request_);
+    answer = dispatch(target, call, policy_);
+  } catch (const Refuse& r) {
+    answer = {r.error, false};
+  } catch (...) {
+    answer = {EPERM, false};
+  }
+  std::memset(response_, 0, sizeof *response_);
+  response_->id = request_->id;
+  response_->error = answer.error ? -answer.error : 0;
+  response_->flags = answer.run_unchanged ? SECCOMP_USER_NOTIF_FLAG_CONTINUE : 0;
+  seccomp_notify_respond(listener_.get(), response_);
+}
+
+} // namespace strata::ns
