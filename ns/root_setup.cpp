@@ -1,5 +1,6 @@
 #include "ns/root_setup.h"
 
+#include "ns/kernel_files.h"
 #include "sys/error.h"
 #include "sys/fd.h"
 
@@ -162,6 +163,12 @@ void setup_root(const std::string& rootfs, const std::vector<BindMount>& binds,
     mount_or_fail("tmpfs", fd_path(tmp.get()), "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", "tmpfs on /tmp");
   }
   setup_sys(root.get(), enter_own_network(), report);  // after the rest: the namespace is made meanwhile
+  {
+    Fd proc(openat2_in_root(root.get(), "/proc", O_PATH | O_DIRECTORY));
+    if (!proc) fail_errno("cannot open the sandbox's /proc");
+    Fd sys(openat2_in_root(root.get(), "/sys", O_PATH | O_DIRECTORY));
+    confine_kernel_files(proc.get(), sys.get());
+  }
   for (const BindMount& bind : binds) setup_bind(root.get(), bind, report);
 
   // pivot_root(".", ".") stacks the old root on the new one; detaching it leaves the new.
