@@ -1,10 +1,14 @@
 // strata closure PATH…: the closure graph of store paths as JSON, scanned from the store
-// or read from a graph file, or its popularity order (referencesByPopularity).
+// or read from a graph file, its popularity order (referencesByPopularity), or the store
+// layers a layering (auto-layer, popularity, a layeringPipeline) cuts it into.
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "image/closure/auto_layer.h"
 #include "image/closure/graph_file.h"
+#include "image/closure/layering_pipeline.h"
 #include "image/closure/popularity.h"
 #include "image/closure/scanner.h"
+#include "image/nix/nar.h"
 #include "sys/error.h"
 #include "sys/files.h"
 
@@ -25,6 +29,8 @@ struct ClosureOptions {
   std::string store_root;
   std::string graph_file;
   bool popularity = false;
+  std::string layers;  // "auto", "popularity", a pipeline's JSON, or @FILE holding it
+  unsigned budget = 0; // layers for auto and popularity
 };
 
 // The store path a command-line PATH names: a path in (or inside) the logical store dir,
@@ -87,6 +93,37 @@ ClosureGraph closure_from_scan(const ClosureOptions& opts, const StoreLocation& 
   return scanner.closure(roots);
 }
 
+// The graph's store layers, on the graph as given (no image config or customisation
+// layer in it): what nixpkgs' auto-layer.py and flatten_references_graph print for it.
+nlohmann::json layers_json(const ClosureOptions& opts, const ClosureGraph& graph, const StoreLocation& store) {
+  if (opts.layers == "popularity") {
+    if (opts.budget < 1) fail_input("closure: --layers popularity needs --budget N (1 or more)");
+    return closure::assign_layers(closure::popularity_order(graph), static_cast<int>(opts.budget) + 1);
+  }
+  std::vector<uint64_t> sizes;
+  for (const auto& node : graph.nodes())
+    sizes.push_back(node.nar_size > 0 ? node.nar_size
+                                      : nix::nar_size(store.disk_dir() + node.path.substr(store.store_dir.size())));
+  closure::LayerGraph layer_graph = closure::layer_graph_of(graph, sizes);
+  if (opts.layers == "auto") {
+    if (opts.budget < 1) fail_input("closure: --layers auto needs --budget N (1 or more)");
+    return closure::auto_layers(layer_graph, {}, opts.budget);
+  }
+  std::string source = "--layers", text = opts.layers;
+  if (!text.empty() && text[0] == '@') {
+    source = "--layers file " + text.substr(1);
+    if (!path_exists(text.substr(1))) fail_input("{} does not exist", source);
+    text = read_file(text.substr(1));
+  }
+  nlohmann::json steps;
+  try {
+    steps = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    fail_input("{}: not \"auto\", \"popularity\" or a JSON pipeline: {}", source, e.what());
+  }
+  return closure::LayeringPipeline(steps, source).run(layer_graph);
+}
+
 } // namespace
 
 void define_closure_command(CommandLine& cmd) {
@@ -102,11 +139,19 @@ void define_closure_command(CommandLine& cmd) {
              "Read the graph from a closureInfo dir, exportReferencesGraph text, `nix-store --dump-db` "
              "output or JSON instead of scanning; with PATHs, only their closure is printed");
   cmd.flag("--popularity", opts->popularity, "Print the paths most popular first (referencesByPopularity)");
+  cmd.option("--layers", opts->layers,
+             "Print the store layers: 'auto' (nixpkgs' dockerAutoLayer) or 'popularity' with --budget, or a "
+             "layeringPipeline as JSON (or @FILE); NAR sizes from the graph, else from the store");
+  cmd.option("--budget", opts->budget, "The number of layers for --layers auto and popularity");
   add_global_flags(cmd);
   cmd.callback([opts] {
     StoreLocation store = StoreLocation::with_root(closure::normalize_store_dir(opts->store_dir, "--store-dir"),
                                                    opts->store_root.empty() ? "" : absolute_path(opts->store_root));
     ClosureGraph graph = opts->graph_file.empty() ? closure_from_scan(*opts, store) : closure_from_graph_file(*opts, store);
+    if (!opts->layers.empty()) {
+      print_json(layers_json(*opts, graph, store));
+      return;
+    }
     if (opts->popularity) {
       auto ranking = closure::popularity_ranking(graph);
       nlohmann::json out = nlohmann::json::array();

@@ -82,6 +82,33 @@ bool valid_tag(const std::string& t) {
   return std::all_of(t.begin(), t.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-'; });
 }
 
+// null, "auto" or "popularity", a list of steps, or the path of a JSON file holding one
+// (what nixpkgs accepts, a derivation making the file included).
+void parse_layering(const SpecParser& p, const std::string& key, const json& v, Spec& spec) {
+  if (v.is_null()) return;
+  if (v.is_array()) {
+    spec.layering = "pipeline";
+    spec.layering_pipeline = v;
+    spec.layering_source = p.what() + ": " + key;
+    return;
+  }
+  std::string text = p.str(key, v);
+  if (text == "auto" || text == "popularity") {
+    spec.layering = text;
+    return;
+  }
+  std::string file = p.path(key, v);
+  if (!path_exists(file) || is_directory(file))
+    fail_input("{}: '{}' is \"{}\": not \"auto\", \"popularity\", a list of steps or a pipeline file", p.what(), key, text);
+  spec.layering = "pipeline";
+  spec.layering_source = "layeringPipeline file " + file;
+  try {
+    spec.layering_pipeline = json::parse(read_file(file));
+  } catch (const json::parse_error& e) {
+    fail_input("{} is not valid JSON: {}", spec.layering_source, e.what());
+  }
+}
+
 } // namespace
 
 std::optional<int64_t> parse_rfc3339(const std::string& text) {
@@ -197,6 +224,7 @@ Spec parse_spec(const json& object, const std::string& what, const std::string& 
        }},
       {"closureGraph", [&](auto& k, auto& v) { spec.closure_graph = v.is_null() ? "" : p.path(k, v); }},
       {"shadowSetup", [&](auto& k, auto& v) { spec.shadow_setup = p.boolean(k, v); }},
+      {"layeringPipeline", [&](auto& k, auto& v) { parse_layering(p, k, v, spec); }},
   };
 
   for (const auto& [key, value] : object.items()) {

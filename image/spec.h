@@ -34,6 +34,13 @@ struct Spec {
   bool compression_given = false; // 'compressor' was in the spec
   std::string store_dir = "/nix/store";
   std::string closure_graph; // absolute path, or empty: scan
+  // layeringPipeline: how store paths become layers. "auto" (nixpkgs' dockerAutoLayer,
+  // the default), "popularity" (referencesByPopularity, the 2020 dockerTools) or
+  // "pipeline": `layering_pipeline` holds the steps, checked when the image is built;
+  // `layering_source` names them in messages.
+  std::string layering = "auto";
+  nlohmann::json layering_pipeline;
+  std::string layering_source;
 };
 
 // Validates a spec object. `what` names it in messages (e.g. the file name); relative

@@ -257,6 +257,14 @@ std::vector<RankedPath> popularity_ranking(const ClosureGraph& graph) {
 
 std::vector<std::string> popularity_order(const ClosureGraph& graph) { return paths_only(popularity_ranking(graph)); }
 
+std::vector<uint32_t> popularity_order_of_dag(const std::vector<std::vector<uint32_t>>& children,
+                                              const std::vector<std::string>& paths) {
+  Dag dag;
+  dag.children = children;
+  for (const auto& path : paths) dag.keys.push_back(tie_key(path));
+  return rank(dag).order;
+}
+
 std::vector<RankedPath> image_popularity_ranking(const ClosureGraph& graph, const ImageRoots& roots) {
   std::vector<std::string> wanted = roots.config_references;
   wanted.insert(wanted.end(), roots.customisation_references.begin(), roots.customisation_references.end());

@@ -15,6 +15,7 @@
 #pragma once
 #include "image/closure/graph.h"
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +34,11 @@ struct RankedPath {
 // referencesByPopularity on the whole graph: every path, most popular first.
 std::vector<RankedPath> popularity_ranking(const ClosureGraph& graph);
 std::vector<std::string> popularity_order(const ClosureGraph& graph);
+
+// popularity_contest on any DAG given by index: children[i] are the nodes i references
+// (no self-references), paths[i] its path (for ties). The node indices, most popular first.
+std::vector<uint32_t> popularity_order_of_dag(const std::vector<std::vector<uint32_t>>& children,
+                                              const std::vector<std::string>& paths);
 
 // What dockerTools roots the graph with: one synthetic root referencing two synthetic
 // nodes, the image config (referencing every store path named in `config`) and the

@@ -2,6 +2,7 @@
 
 #include "image/dockertools/customisation.h"
 #include "image/dockertools/layer_cache.h"
+#include "image/dockertools/store_layering.h"
 #include "image/closure/graph_file.h"
 #include "image/closure/popularity.h"
 #include "image/closure/scanner.h"
@@ -45,7 +46,6 @@ void copy_file_to(const std::string& path, ByteSink& out) {
 struct StorePlan {
   closure::ClosureGraph graph{{}, "/nix/store", "empty"};
   closure::ImageRoots roots;
-  std::vector<std::string> order; // popularity order
 };
 
 StorePlan plan_store(const Spec& spec) {
@@ -80,9 +80,8 @@ StorePlan plan_store(const Spec& spec) {
   all.insert(all.end(), config_refs.begin(), config_refs.end());
   if (all.empty()) return plan;
   plan.graph = given ? given->closure_of(all) : scanner->closure(all);
-  plan.order = closure::image_popularity_order(plan.graph, plan.roots);
-  for (const auto& p : plan.order)
-    if (!path_exists(p)) fail_input("store path {} is missing on disk", p);
+  for (const auto& node : plan.graph.nodes())
+    if (!path_exists(node.path)) fail_input("store path {} is missing on disk", node.path);
   return plan;
 }
 
@@ -187,12 +186,13 @@ BuildReport build_layered(const Spec& spec, const LayeredTarget& target, const B
     base = ImageSource::open(spec.from_image, {spec.from_image_name, spec.from_image_tag});
   }
   int base_count = base ? static_cast<int>(base->layers().size()) : 0;
+  check_store_layering(spec, base_count);
 
   step("computing the store closure");
   StorePlan plan = plan_store(spec);
-  std::vector<std::string> image_paths = spec.include_store_paths ? plan.order : std::vector<std::string>{};
-  // assign_layers also checks that maxLayers leaves room beside the base.
-  std::vector<std::vector<std::string>> groups = closure::assign_layers(image_paths, spec.max_layers, base_count);
+  std::vector<std::string> image_paths;
+  if (spec.include_store_paths)
+    for (const auto& node : plan.graph.nodes()) image_paths.push_back(node.path);
 
   int64_t mtime = layer_mtime(spec);
   std::string created = resolve_created(spec.created);
@@ -240,6 +240,27 @@ BuildReport build_layered(const Spec& spec, const LayeredTarget& target, const B
     seed_nix_db(staging.path(), plan.graph.closure_of(image_paths), seed);
   }
 
+  TreeOptions options;
+  options.mtime = mtime;
+  options.owner = spec.owner;
+  uint64_t bytes_read = 0;
+  EntryProducer produce_customisation = [&](const EntryVisitor& visit) {
+    if (fake_root) runner->walk_upper(staging.path(), mtime, visit); // owners as the script set them
+    else bytes_read += walk_trees({{staging.path(), ""}}, options, visit).file_bytes;
+  };
+  std::vector<std::vector<std::string>> groups;
+  if (spec.include_store_paths) {
+    step("choosing the store layers");
+    auto customisation_tar_size = [&] {
+      uint64_t read_before = bytes_read;
+      NullSink null;
+      uint64_t size = write_layer(produce_customisation, Compression::None, null).uncompressed_size;
+      bytes_read = read_before;
+      return size;
+    };
+    groups = cut_store_layers(spec, base_count, {plan.graph, plan.roots, customisation_tar_size});
+  }
+
   std::unique_ptr<ImageWriter> writer;
   if (target.stream) {
     if (::isatty(STDOUT_FILENO)) fail_input("refusing to stream an image to a terminal; pipe it or use 'strata layered -o FILE'");
@@ -271,12 +292,8 @@ BuildReport build_layered(const Spec& spec, const LayeredTarget& target, const B
     }
   }
 
-  TreeOptions options;
-  options.mtime = mtime;
-  options.owner = spec.owner;
   std::string prefix = spec.store_dir.substr(1);
   std::string cache_options = layer_options(spec, mtime);
-  uint64_t bytes_read = 0;
   for (size_t i = 0; i < groups.size(); ++i) {
     step(fmt::format("store layer {}/{}", i + 1, groups.size()));
     std::vector<TreeMapping> mappings;
@@ -289,12 +306,7 @@ BuildReport build_layered(const Spec& spec, const LayeredTarget& target, const B
   }
 
   step("customisation layer");
-  LayerDescriptor custom = emitter.emit(
-      [&](const EntryVisitor& visit) {
-        if (fake_root) runner->walk_upper(staging.path(), mtime, visit); // owners as the script set them
-        else bytes_read += walk_trees({{staging.path(), ""}}, options, visit).file_bytes;
-      },
-      "");
+  LayerDescriptor custom = emitter.emit(produce_customisation, "");
   new_diff_ids.push_back(custom.diff_id);
   report.layers.push_back({custom, "customisation"});
 
@@ -305,7 +317,7 @@ BuildReport build_layered(const Spec& spec, const LayeredTarget& target, const B
   report.output = target.stream ? "-" : target.output;
   report.format = target.stream ? ImageFormat::DockerArchive : target.format;
   report.config_digest = sha256_digest(config);
-  report.store_paths = image_paths;
+  for (const auto& group : groups) report.store_paths.insert(report.store_paths.end(), group.begin(), group.end());
   report.store_layers = groups;
   report.file_bytes_read = bytes_read;
   report.layers_from_cache = emitter.layers_from_cache;

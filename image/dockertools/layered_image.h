@@ -1,7 +1,7 @@
 // `strata layered` / `strata stream`: dockerTools.buildLayeredImage and
-// streamLayeredImage. The image's store paths are ordered by popularity and cut into
-// layers (at most maxLayers in all, base layers included); contents, extraCommands and
-// the Nix DB make the customisation layer, last.
+// streamLayeredImage. The image's store paths are cut into layers by the spec's
+// layeringPipeline (store_layering.h); contents, extraCommands and the Nix DB make the
+// customisation layer, last.
 #pragma once
 #include "image/dockertools/build_image.h"
 

@@ -190,3 +190,74 @@ NarHash nar_hash(const std::string& path) {
 }
 
 } // namespace strata::nix
+
+namespace strata::nix {
+namespace {
+
+// A NAR string: its length, then its bytes padded to 8.
+constexpr uint64_t token_size(uint64_t length) { return 8 + (length + 7) / 8 * 8; }
+constexpr uint64_t token_size(std::string_view s) { return token_size(s.size()); }
+
+// "(" "type" <kind> … ")" around a node, without the kind's own fields.
+constexpr uint64_t node_frame_size(std::string_view kind) {
+  return token_size("(") + token_size("type") + token_size(kind) + token_size(")");
+}
+
+uint64_t regular_node_size(uint64_t size, bool executable) {
+  uint64_t n = node_frame_size("regular") + token_size("contents") + token_size(size);
+  if (executable) n += token_size("executable") + token_size("");
+  return n;
+}
+
+// "entry" "(" "name" <name> "node" <node> ")"
+uint64_t entry_size(std::string_view name, uint64_t node_size) {
+  return token_size("entry") + token_size("(") + token_size("name") + token_size(name) + token_size("node") +
+         node_size + token_size(")");
+}
+
+uint64_t node_size(int dirfd, const std::string& name, const std::string& shown) {
+  struct stat st;
+  if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) fail_errno(fmt::format("cannot read {}", shown));
+  if (S_ISREG(st.st_mode)) return regular_node_size(static_cast<uint64_t>(st.st_size), st.st_mode & S_IXUSR);
+  if (S_ISLNK(st.st_mode))
+    return node_frame_size("symlink") + token_size("target") + token_size(static_cast<uint64_t>(st.st_size));
+  if (!S_ISDIR(st.st_mode))
+    fail_input("{} has a file type a Nix archive cannot hold (only files, directories and symlinks)", shown);
+  uint64_t total = node_frame_size("directory");
+  Fd dir = openat_or_fail(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  int copy = ::fcntl(dir.get(), F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) fail_errno(fmt::format("cannot list {}", shown));
+  std::unique_ptr<DIR, int (*)(DIR*)> listing(::fdopendir(copy), ::closedir);
+  if (!listing) {
+    ::close(copy);
+    fail_errno(fmt::format("cannot list {}", shown));
+  }
+  for (;;) {
+    errno = 0;
+    dirent* e = ::readdir(listing.get());
+    if (!e) {
+      if (errno) fail_errno(fmt::format("cannot list {}", shown));
+      break;
+    }
+    if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+    std::string entry = e->d_name;
+    total += entry_size(entry, node_size(dir.get(), entry, shown + "/" + entry));
+  }
+  return total;
+}
+
+} // namespace
+
+uint64_t nar_size(const std::string& path) { return token_size("nix-archive-1") + node_size(AT_FDCWD, path, path); }
+
+uint64_t nar_size_of_file(uint64_t size, bool executable) {
+  return token_size("nix-archive-1") + regular_node_size(size, executable);
+}
+
+uint64_t nar_size_of_flat_dir(const std::vector<std::pair<std::string, uint64_t>>& files) {
+  uint64_t total = token_size("nix-archive-1") + node_frame_size("directory");
+  for (const auto& [name, size] : files) total += entry_size(name, regular_node_size(size, false));
+  return total;
+}
+
+} // namespace strata::nix

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace strata::nix {
 
@@ -20,5 +22,14 @@ struct NarHash {
 
 // The SHA-256 and size of the NAR of `path`, without holding it.
 NarHash nar_hash(const std::string& path);
+
+// The size of the NAR of `path` from metadata alone (names, sizes, modes, link targets):
+// no file content is read. Same errors as dump_nar.
+uint64_t nar_size(const std::string& path);
+// The size of the NAR of one regular file of `size` bytes.
+uint64_t nar_size_of_file(uint64_t size, bool executable = false);
+// The size of the NAR of a directory holding only regular, non-executable files, given
+// as (name, size).
+uint64_t nar_size_of_flat_dir(const std::vector<std::pair<std::string, uint64_t>>& files);
 
 } // namespace strata::nix

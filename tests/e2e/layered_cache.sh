@@ -10,11 +10,12 @@ need jq strace tar
 cd "$WORK"
 make_fake_store
 rel=${STORE#/}
-# The image's 15 paths, each in its own layer (maxLayers 100). contents are store paths
+# The image's 15 paths, each in its own layer (maxLayers 100, popularity: a path per layer
+# at a fixed place, so a changed path changes only its own layer). contents are store paths
 # only, so the customisation layer is links and directories: it reads no file content.
 jq -n --arg store "$STORE" --arg app "${SP[app]}" --arg tool "${SP[tool]}" --arg data "${SP[data]}" --arg helper "${SP[helper]}" \
   --arg cacert "${SP[cacert]}" '{name: "layered/cache", tag: "v1", storeDir: $store, closureGraph: "graph.json",
-    contents: [$tool, $data, $helper], config: {Cmd: [($app + "/bin/app")], Env: [("CA=" + $cacert)]}}' >spec.json
+    contents: [$tool, $data, $helper], layeringPipeline: "popularity", config: {Cmd: [($app + "/bin/app")], Env: [("CA=" + $cacert)]}}' >spec.json
 
 closure=(app cacert data helper tool tzdata libfoo curl chain1 openssl chain2 glibc zlib bash chain3)
 file_bytes() { # paths...: bytes of the regular files under them

@@ -21,7 +21,7 @@ write_spec() { # file, extra JSON merged in
   jq -n --arg store "$STORE" --arg app "${SP[app]}" --arg cacert "${SP[cacert]}" \
     --arg tool "${SP[tool]}" --arg data "${SP[data]}" --argjson extra "${2:-{\}}" '
     {name: "layered/structure", tag: "v1", storeDir: $store, closureGraph: "graph.json",
-     contents: [$tool, $data, "extra"], maxLayers: 8,
+     contents: [$tool, $data, "extra"], maxLayers: 8, layeringPipeline: "popularity",
      config: {Cmd: [($app + "/bin/app")], Env: [("SSL_CERT_FILE=" + $cacert)]}} + $extra' >"$1"
 }
 write_spec spec.json

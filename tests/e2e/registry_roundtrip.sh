@@ -12,7 +12,7 @@ cd "$WORK"
 make_fake_store
 jq -n --arg store "$STORE" --arg app "${SP[app]}" --arg tool "${SP[tool]}" '
   {name: "strata/roundtrip", tag: "v1", storeDir: $store, closureGraph: "graph.json", contents: [$tool],
-   maxLayers: 6, config: {Cmd: [($app + "/bin/app")], Env: ["A=1"]}}' >spec.json
+   maxLayers: 6, layeringPipeline: "popularity", config: {Cmd: [($app + "/bin/app")], Env: ["A=1"]}}' >spec.json
 "$STRATA" manifest spec.json -o reg -q --no-cache
 "$STRATA" manifest spec.json -o reg-json --no-cache --json >report.json
 

@@ -1,6 +1,8 @@
 #include "image/image_config.h"
 #include "image/spec.h"
 #include "sys/error.h"
+#include "sys/files.h"
+#include "sys/temp.h"
 
 #include <gtest/gtest.h>
 
@@ -31,6 +33,31 @@ TEST(Spec, DefaultsFollowDockerTools) {
   EXPECT_EQ(s.owner.uid, 0u);
   EXPECT_EQ(s.owner.uname, "root");
   EXPECT_TRUE(s.include_store_paths);
+}
+
+TEST(Spec, LayeringPipelineShorthandsListsAndFiles) {
+  EXPECT_EQ(parse(R"({"name": "x"})").layering, "auto");
+  EXPECT_EQ(parse(R"({"name": "x", "layeringPipeline": null})").layering, "auto");
+  EXPECT_EQ(parse(R"({"name": "x", "layeringPipeline": "popularity"})").layering, "popularity");
+  EXPECT_EQ(parse(R"({"name": "x", "layeringPipeline": "auto"})").layering, "auto");
+  Spec listed = parse(R"({"name": "x", "layeringPipeline": [["popularity_contest"], ["limit_layers", 9]]})");
+  EXPECT_EQ(listed.layering, "pipeline");
+  EXPECT_EQ(listed.layering_pipeline, json::parse(R"([["popularity_contest"], ["limit_layers", 9]])"));
+  EXPECT_EQ(listed.layering_source, "spec t.json: layeringPipeline");
+  // A path (as a Nix derivation writing the pipeline to a file gives): read as JSON.
+  TempDir dir("strata-spec-test");
+  write_file(dir.path() + "/pipeline.json", R"([["split_every", 3]])");
+  Spec from_file = parse_spec(json::parse(R"({"name": "x", "layeringPipeline": "pipeline.json"})"), "spec t.json", dir.path());
+  EXPECT_EQ(from_file.layering, "pipeline");
+  EXPECT_EQ(from_file.layering_pipeline, json::parse(R"([["split_every", 3]])"));
+  EXPECT_EQ(from_file.layering_source, "layeringPipeline file " + dir.path() + "/pipeline.json");
+  EXPECT_EQ(error_of(R"({"name": "x", "layeringPipeline": "populrity"})"),
+            "spec t.json: 'layeringPipeline' is \"populrity\": not \"auto\", \"popularity\", a list of steps or a "
+            "pipeline file");
+  EXPECT_EQ(error_of(R"({"name": "x", "layeringPipeline": 3})"), "spec t.json: 'layeringPipeline' must be a string, not a number");
+  write_file(dir.path() + "/broken.json", "[[");
+  EXPECT_THROW(parse_spec(json::parse(R"({"name": "x", "layeringPipeline": "broken.json"})"), "spec t.json", dir.path()),
+               InputError);
 }
 
 TEST(Spec, ContentsIsAnAliasOfCopyToRoot) {

@@ -148,5 +148,33 @@ TEST_F(NarTest, RejectsSpecialFiles) {
 
 TEST_F(NarTest, MissingPathIsAnError) { EXPECT_THROW(nar_hash(at("nope")), Error); }
 
+// nar_size reads no content, yet must equal the length of the NAR itself (and so
+// `nix-store --dump | wc -c`, checked against the same trees above).
+TEST_F(NarTest, SizeFromMetadataEqualsTheNarsLength) {
+  std::string t = at("tree");
+  make_dirs(t + "/bin");
+  make_dirs(t + "/share/a name of thirty-three bytes!!");
+  make_dirs(t + "/empty");
+  test::write_mode(t + "/bin/prog", std::string(1000, 'x'), 0555);
+  test::write_mode(t + "/share/a name of thirty-three bytes!!/f", "1234567", 0444);
+  test::write_mode(t + "/eight", "12345678", 0644);
+  test::write_mode(t + "/none", "", 0644);
+  ASSERT_EQ(::symlink("bin/prog", (t + "/link").c_str()), 0);
+  ASSERT_EQ(::symlink(std::string(77, 'l').c_str(), (t + "/long-link").c_str()), 0);
+  for (const std::string& path : {t, t + "/bin/prog", t + "/link", t + "/empty", t + "/none"}) {
+    SCOPED_TRACE(path);
+    EXPECT_EQ(nar_size(path), nar_hash(path).size);
+    EXPECT_EQ(nar_size(path), std::stoull(trim(run("nix-store --dump " + quote(path) + " | wc -c"))));
+  }
+  EXPECT_EQ(nar_size_of_file(1000, true), nar_size(t + "/bin/prog"));
+  EXPECT_EQ(nar_size_of_file(8), nar_size(t + "/eight"));
+  EXPECT_EQ(nar_size_of_file(0), nar_size(t + "/none"));
+  make_dirs(at("flat"));
+  test::write_mode(at("flat/checksum"), std::string(65, 'c'), 0644);
+  test::write_mode(at("flat/layer.tar"), std::string(10240, 't'), 0644);
+  EXPECT_EQ(nar_size_of_flat_dir({{"checksum", 65}, {"layer.tar", 10240}}), nar_hash(at("flat")).size);
+  EXPECT_THROW(nar_size(at("nope")), Error);
+}
+
 } // namespace
 } // namespace strata::nix
