@@ -14,6 +14,7 @@
 #include <memory>
 #include <seccomp.h>
 #include <sys/capability.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -46,6 +47,8 @@ const std::vector<const char*> kDeniedSyscalls = {
     // memory tricks no build needs
     "userfaultfd",
 };
+
+const std::vector<unsigned long> kDeniedIoctls = {TIOCSTI, TIOCLINUX};
 
 namespace {
 
@@ -89,6 +92,10 @@ std::string compile_command_filter(const NotifyPolicy& policy) {
   std::unique_ptr<void, void (*)(scmp_filter_ctx)> ctx(seccomp_init(SCMP_ACT_ALLOW), seccomp_release);
   if (!ctx) fail_work("cannot create a seccomp filter");
   for (const char* name : kDeniedSyscalls) add_rule(ctx.get(), SCMP_ACT_ERRNO(EPERM), name, {});
+  // The request is an int: compare its low 32 bits only, or a request with high bits set
+  // would pass the rule and still reach the kernel as TIOCSTI.
+  for (unsigned long request : kDeniedIoctls)
+    add_rule(ctx.get(), SCMP_ACT_ERRNO(EPERM), "ioctl", {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xFFFFFFFFu, request)});
   if (policy.any() && seccomp_api_get() < 5)
     fail_work("the kernel or libseccomp lacks seccomp user notification (needed to record owners and devices)");
   if (policy.record_owners) {

@@ -67,6 +67,13 @@ void say(const char* a, const char* b = "", const char* c = "") {
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  // A session of its own: the caller's terminal is no controlling tty of the command, so
+  // it cannot push input into the caller's shell (TIOCSTI, CVE-2017-5226) nor be stopped
+  // or hung up by it.
+  if (::setsid() < 0) {
+    say("cannot start a new session for the command: ", std::strerror(errno));
+    ::_exit(126);
+  }
   int listener = load_compiled_filter(filter, policy.any());
   if (listener < 0) {
     say("cannot load the seccomp filter: ", std::strerror(errno));
@@ -136,7 +143,7 @@ int run_init(const std::function<void()>& exec_command, const std::string& filte
     while (::read(signals.get(), &info, sizeof info) == sizeof info) {
       int sig = static_cast<int>(info.ssi_signo);
       if (sig != SIGCHLD) {
-        if (info.ssi_code != SI_KERNEL) ::kill(command, sig);
+        ::kill(command, sig);
         continue;
       }
       for (;;) {

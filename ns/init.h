@@ -14,9 +14,9 @@ namespace strata::ns {
 // exec_command, which must exec or _exit and, running in a vfork child, may only make
 // system calls (no allocation, no exceptions). Init then serves until the command exits,
 // kills and reaps every other process left in the sandbox, and returns the command's exit
-// status, or 128+N when signal N killed it. SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to
-// init by a process (not by the terminal, which signals the command's process group
-// itself) are forwarded.
+// status, or 128+N when signal N killed it. The command runs in a session of its own (no
+// controlling tty): SIGINT, SIGTERM, SIGHUP and SIGQUIT init gets, from a process or from
+// the caller's terminal (init is in the caller's process group), are forwarded to it.
 int run_init(const std::function<void()>& exec_command, const std::string& filter, const NotifyPolicy& policy);
 
 } // namespace strata::ns

@@ -313,6 +313,8 @@ SandboxResult run_sandbox(const SandboxConfig& config) {
     if (fds[0].revents) break;
     if (fds[1].revents & POLLIN) {
       signalfd_siginfo info;
+      // The terminal's signals (SI_KERNEL) reach the sandbox's init itself, which is in
+      // strata's process group: only those sent to strata alone are passed on.
       while (::read(signals.get(), &info, sizeof info) == sizeof info)
         if (info.ssi_code != SI_KERNEL) send_signal(pidfd, static_cast<int>(info.ssi_signo));
     }

@@ -12,7 +12,8 @@
 //   - pivot_roots into rootfs and detaches the old root,
 //   - sets the hostname "strata", cuts the capability bounding set to kKeptCapabilities
 //     and sets no_new_privs,
-// then forks the command, which loads a seccomp filter (the denylist kDeniedSyscalls →
+// then forks the command, which starts a session of its own (no controlling tty: the
+// caller's terminal is only an open fd to it) and loads a seccomp filter (the denylist kDeniedSyscalls →
 // EPERM, plus notification rules) before exec; init stays: it reaps every zombie, forwards
 // SIGINT/SIGTERM/SIGHUP/SIGQUIT sent to strata, answers seccomp notifications (the
 // owner-recording of single-id mode, device nodes in every mode: ns/owner_supervisor.h)
@@ -92,6 +93,12 @@ extern const std::vector<int> kKeptCapabilities;
 // perf, keyrings, reboot, swap, clock setting, (u)mount/pivot_root and the new mount
 // API after setup, open_by_handle_at, and similar that no build needs.
 extern const std::vector<const char*> kDeniedSyscalls;
+
+// ioctl requests the filter answers with EPERM: TIOCSTI (push input into a terminal) and
+// TIOCLINUX (the virtual console's selection and paste), as bwrap denies them. With the
+// command in a session of its own, TIOCSTI already has no controlling tty to act on;
+// this covers a terminal the command opens.
+extern const std::vector<unsigned long> kDeniedIoctls;
 
 // PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin, HOME=/root,
 // TERM from the caller when set.
