@@ -12,6 +12,7 @@
 #include "sys/error.h"
 #include "sys/files.h"
 
+#include <chrono>
 #include <fmt/format.h>
 #include <memory>
 #include <optional>
@@ -95,10 +96,20 @@ ClosureGraph closure_from_scan(const ClosureOptions& opts, const StoreLocation& 
 
 // The graph's store layers, on the graph as given (no image config or customisation
 // layer in it): what nixpkgs' auto-layer.py and flatten_references_graph print for it.
+// -v prints how long the layering step alone took (scripts/bench/layering.sh reads it).
+template <typename Step> closure::StoreLayers timed_layering(Step&& step) {
+  auto start = std::chrono::steady_clock::now();
+  closure::StoreLayers layers = step();
+  std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - start;
+  verbose(fmt::format("layering: {:.2f} ms, {} layers", took.count(), layers.size()));
+  return layers;
+}
+
 nlohmann::json layers_json(const ClosureOptions& opts, const ClosureGraph& graph, const StoreLocation& store) {
   if (opts.layers == "popularity") {
     if (opts.budget < 1) fail_input("closure: --layers popularity needs --budget N (1 or more)");
-    return closure::assign_layers(closure::popularity_order(graph), static_cast<int>(opts.budget) + 1);
+    return timed_layering(
+        [&] { return closure::assign_layers(closure::popularity_order(graph), static_cast<int>(opts.budget) + 1); });
   }
   std::vector<uint64_t> sizes;
   for (const auto& node : graph.nodes())
@@ -107,7 +118,7 @@ nlohmann::json layers_json(const ClosureOptions& opts, const ClosureGraph& graph
   closure::LayerGraph layer_graph = closure::layer_graph_of(graph, sizes);
   if (opts.layers == "auto") {
     if (opts.budget < 1) fail_input("closure: --layers auto needs --budget N (1 or more)");
-    return closure::auto_layers(layer_graph, {}, opts.budget);
+    return timed_layering([&] { return closure::auto_layers(layer_graph, {}, opts.budget); });
   }
   std::string source = "--layers", text = opts.layers;
   if (!text.empty() && text[0] == '@') {
@@ -121,7 +132,8 @@ nlohmann::json layers_json(const ClosureOptions& opts, const ClosureGraph& graph
   } catch (const nlohmann::json::parse_error& e) {
     fail_input("{}: not \"auto\", \"popularity\" or a JSON pipeline: {}", source, e.what());
   }
-  return closure::LayeringPipeline(steps, source).run(layer_graph);
+  closure::LayeringPipeline pipeline(steps, source);
+  return timed_layering([&] { return pipeline.run(layer_graph); });
 }
 
 } // namespace
