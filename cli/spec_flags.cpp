@@ -29,6 +29,8 @@ void SpecFlags::add_to(CommandLine& cmd, bool layered) {
   if (layered) {
     cmd.option("--max-layers", max_layers, "Most layers the image may have (default 100)");
     cmd.option("--fake-root-commands", fake_root_commands, "Commands run as root in the customisation layer");
+    cmd.option("--layering-pipeline", layering_pipeline,
+               "How store paths become layers: auto (default), popularity, a pipeline as JSON, or a file holding one");
   }
 }
 
@@ -70,6 +72,18 @@ Spec SpecFlags::load() const {
   if (uid) object["uid"] = *uid;
   if (gid) object["gid"] = *gid;
   if (max_layers) object["maxLayers"] = *max_layers;
+  if (layering_pipeline) {
+    const std::string& v = *layering_pipeline;
+    if (v.empty() || v[0] != '[') {
+      object["layeringPipeline"] = v == "auto" || v == "popularity" ? v : abs(v);
+    } else {
+      try {
+        object["layeringPipeline"] = json::parse(v);
+      } catch (const json::parse_error& e) {
+        fail_input("--layering-pipeline is not valid JSON: {}", e.what());
+      }
+    }
+  }
   if (compress) object["compressor"] = *compress;
   if (spec_path.empty() && !name) fail_input("give a SPEC file or --name");
   return parse_spec(object, source.what, source.base_dir);

@@ -14,7 +14,8 @@ namespace strata::cli {
 struct SpecFlags {
   std::string spec_path;
   std::optional<std::string> name, tag, from_image, from_image_name, from_image_tag, config_json, created, mtime,
-      extra_commands, run_as_root, fake_root_commands, store_dir, architecture, closure_graph;
+      extra_commands, run_as_root, fake_root_commands, store_dir, architecture, closure_graph,
+      layering_pipeline;
   std::vector<std::string> copy_to_root;
   std::optional<int> max_layers, uid, gid;
   std::optional<std::string> compress;

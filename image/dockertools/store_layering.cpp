@@ -53,17 +53,19 @@ closure::StoreLayers auto_layers_for(const Spec& spec, int budget, const StoreLa
 } // namespace
 
 void check_store_layering(const Spec& spec, int base_layer_count) {
-  store_layer_budget(spec, base_layer_count);
   if (spec.layering == "pipeline") closure::LayeringPipeline(spec.layering_pipeline, spec.layering_source);
+  else store_layer_budget(spec, base_layer_count);
 }
 
 closure::StoreLayers cut_store_layers(const Spec& spec, int base_layer_count, const StoreLayeringInput& input) {
-  int budget = store_layer_budget(spec, base_layer_count);
-  if (input.graph.empty()) return {};
-  if (spec.layering == "popularity")
+  if (spec.layering != "pipeline") {
+    int budget = store_layer_budget(spec, base_layer_count);
+    if (input.graph.empty()) return {};
+    if (spec.layering == "auto") return auto_layers_for(spec, budget, input);
     return closure::assign_layers(closure::image_popularity_order(input.graph, input.roots), spec.max_layers,
                                   base_layer_count);
-  if (spec.layering == "auto") return auto_layers_for(spec, budget, input);
+  }
+  if (input.graph.empty()) return {};
   closure::LayeringPipeline pipeline(spec.layering_pipeline, spec.layering_source);
   closure::StoreLayers layers =
       pipeline.run(closure::layer_graph_of(input.graph, nar_sizes_of(input.graph)));

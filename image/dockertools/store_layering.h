@@ -27,7 +27,8 @@ struct StoreLayeringInput {
 };
 
 // What can be checked before any work: maxLayers leaves room beside the base image's
-// layers and the customisation layer, and the pipeline is well formed. InputError.
+// layers and the customisation layer (auto, popularity), or the pipeline is well formed.
+// InputError.
 void check_store_layering(const Spec& spec, int base_layer_count);
 
 closure::StoreLayers cut_store_layers(const Spec& spec, int base_layer_count, const StoreLayeringInput& input);

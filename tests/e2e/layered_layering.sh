@@ -93,11 +93,23 @@ assert_eq "$expected_pipe" "$(jq -c .store_layers pipe.report)" "pipeline: store
 assert_eq "$(sorted "$expected_pipe")" "$(skopeo_layers pipe.tar)" \
   "pipeline: skopeo reads those 4 layers"
 assert_eq 5 "$(skopeo inspect docker-archive:pipe.tar | jq '.Layers | length')" "pipeline: 4 store layers and the customisation layer"
+# As in nixpkgs, maxLayers does not limit a pipeline (it does auto: one store layer).
+spec pipe-max2.json "{\"maxLayers\": 2, \"layeringPipeline\": $pipeline}"
+"$STRATA" layered pipe-max2.json -o pipe-max2.tar -q
+assert_eq 5 "$(skopeo inspect docker-archive:pipe-max2.tar | jq '.Layers | length')" "pipeline: maxLayers 2 does not cut it"
+spec auto-max2.json '{"maxLayers": 2}'
+"$STRATA" layered auto-max2.json -o auto-max2.tar --json -q >auto-max2.report
+assert_eq 14 "$(jq '.store_layers[0] | length' auto-max2.report)" "auto, maxLayers 2: all 14 paths in the one store layer"
 echo "$pipeline" >pipeline.json
 spec pipe-file.json '{"layeringPipeline": "pipeline.json"}'
 "$STRATA" layered pipe-file.json -o pipe-file.tar -q
 cmp -s pipe.tar pipe-file.tar || fail "the pipeline from a file gives another image"
 pass "a pipeline file (as a Nix derivation's output) gives the same image"
+"$STRATA" layered auto.json --layering-pipeline "$pipeline" -o pipe-flag.tar -q
+cmp -s pipe.tar pipe-flag.tar || fail "--layering-pipeline JSON gives another image than the spec key"
+"$STRATA" layered auto.json --layering-pipeline popularity -o pop-flag.tar -q
+cmp -s pop.tar pop-flag.tar || fail "--layering-pipeline popularity gives another image than the spec key"
+pass "--layering-pipeline (a pipeline's JSON, or a shorthand) overrides the spec as the key does"
 
 # --- two auto images sharing a big dependency share its layer ------------------------
 # Image B: contents helper and libfoo (closure helper, libfoo, glibc, zlib), maxLayers 5.
