@@ -76,7 +76,7 @@ StoreLayers auto_layers(const LayerGraph& graph, const std::vector<uint32_t>& ig
 
   // Every accepted primary makes a key of its own, so there are at most layer_limit of
   // them, plus the one whose step is undone.
-  const size_t max_primaries = std::min(n, layer_limit + 1);
+  const size_t max_primaries = layer_limit >= n ? n : layer_limit + 1;
   const size_t words = (max_primaries + 63) / 64;
   KeyTable split(n, words);
   std::vector<uint32_t> primaries;
