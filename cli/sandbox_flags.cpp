@@ -10,6 +10,9 @@ void SandboxFlags::add_to(CommandLine& cmd) {
   cmd.option("--network", network, "Network for root scripts: none (default) or host");
   cmd.option("--timeout", timeout, "Kill a root script after this many seconds (default: never)");
   cmd.option("--layer-store", layer_store, "Where unpacked base layers are cached");
+  cmd.option("--toolbox", toolbox,
+             "A static busybox giving root scripts a shell and tools when neither the image nor PATH has them "
+             "(default: $STRATA_TOOLBOX, else /bin/busybox if static; none: no toolbox)");
 }
 
 engine::SandboxOptions SandboxFlags::options() const {
@@ -20,6 +23,7 @@ engine::SandboxOptions SandboxFlags::options() const {
   o.network = network == "host";
   o.timeout = std::chrono::seconds(timeout);
   o.layer_store_dir = layer_store;
+  o.toolbox = toolbox;
   return o;
 }
 

@@ -9,10 +9,10 @@
 namespace strata::cli {
 
 struct SandboxFlags {
-  std::string id_mode = "auto", overlay = "auto", network = "none", layer_store;
+  std::string id_mode = "auto", overlay = "auto", network = "none", layer_store, toolbox;
   unsigned timeout = 0;
 
-  // Adds --id-mode, --overlay, --network, --timeout and --layer-store to a command.
+  // Adds --id-mode, --overlay, --network, --timeout, --layer-store and --toolbox to a command.
   void add_to(CommandLine& cmd);
   // The options they give; a bad value is an InputError naming the flag.
   engine::SandboxOptions options() const;

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cstdlib>
 #include <csignal>
 #include <dirent.h>
 #include <fcntl.h>
@@ -31,20 +32,34 @@ mount::IdMapping to_mount_map(const ns::IdMapPlan& plan) {
 
 } // namespace
 
+const ScriptTools& SandboxRootScriptRunner::tools_for(const std::string& store_dir) {
+  if (!tools_ || tools_store_ != store_dir) {
+    const char* path = std::getenv("PATH");
+    tools_ = std::make_unique<ScriptTools>(store_dir, path ? path : "", find_toolbox(options_.toolbox));
+    tools_store_ = store_dir;
+  }
+  return *tools_;
+}
+
 RootScriptReport SandboxRootScriptRunner::run(const RootScriptRequest& request) {
+  const ScriptTools& tools = tools_for(request.store_dir);
   SandboxRunRequest command;
   command.base = request.base;
   command.upper = request.upper;
-  // Over a tree with host tools bound, the host's shell from /usr is used when the tree
-  // has no /usr of its own (its /bin, if any, may hold no shell).
-  std::string shell = request.host_tools && !path_exists(request.upper + "/usr") ? "/usr/bin/sh" : "/bin/sh";
-  command.argv = {shell, "-e", "-c", request.script};
+  command.argv = {tools.shell(), "-e", "-c", request.script};
+  command.stand_ins = tools.stand_ins();
   command.env = request.env;
+  command.env.push_back(tools.path_env());
   command.store_dir = request.store_dir;
-  command.host_tools = request.host_tools;
+  command.binds = tools.binds();
   command.what = request.what;
   command.meanwhile = request.meanwhile;
-  return run_command(command);
+  RootScriptReport report = run_command(command);
+  if (report.exit_status == 127)
+    log_note(fmt::format("{}: exit status 127 (command not found?): shells tried in order: {}; without a shell of "
+                         "the image's or on PATH, a static busybox (busybox-static, --toolbox) provides one",
+                         request.what, tools.describe()));
+  return report;
 }
 
 RootScriptReport SandboxRootScriptRunner::run_command(const SandboxRunRequest& request) {
@@ -91,13 +106,17 @@ RootScriptReport SandboxRootScriptRunner::run_command(const SandboxRunRequest& r
   config.timeout = options_.timeout;
   config.argv = request.argv;
   config.meanwhile = request.meanwhile;
+  config.stand_ins = request.stand_ins;
   config.env = ns::default_env();
-  config.env.insert(config.env.end(), request.env.begin(), request.env.end());
+  for (const auto& entry : request.env) { // a KEY= of the request's replaces the default's
+    std::string key = entry.substr(0, entry.find('=') + 1);
+    auto same = std::find_if(config.env.begin(), config.env.end(), [&](const std::string& e) { return e.rfind(key, 0) == 0; });
+    if (same != config.env.end()) *same = entry;
+    else config.env.push_back(entry);
+  }
   if (!request.store_dir.empty() && is_directory(request.store_dir))
     config.binds.push_back({request.store_dir, request.store_dir, true});
-  if (request.host_tools)
-    for (const char* dir : {"/usr", "/bin", "/sbin", "/lib", "/lib64"})
-      if (is_directory(dir) && !path_exists(request.upper + dir)) config.binds.push_back({dir, dir, true});
+  config.binds.insert(config.binds.end(), request.binds.begin(), request.binds.end());
   mount::OverlayDriver driver = options_.overlay;
   if (plan_->mode == ns::IdMode::Fuse) driver = mount::OverlayDriver::Fuse;
   if (overlay.lower.empty() && driver == mount::OverlayDriver::Auto) driver = mount::OverlayDriver::Plain;

@@ -6,6 +6,7 @@
 #pragma once
 #include "image/dockertools/root_script.h"
 #include "mount/id_map.h"
+#include "engine/script_tools.h"
 #include "mount/overlay.h"
 #include "ns/id_mode.h"
 #include "sys/temp.h"
@@ -26,6 +27,7 @@ struct SandboxOptions {
   bool network = false;
   std::chrono::seconds timeout{0};
   std::string layer_store_dir; // empty: the default cache
+  std::string toolbox;         // a static busybox for root scripts; "": found, "none": none
 };
 
 // One command run as root in the sandbox, over a stack of directories: the base image's
@@ -37,9 +39,10 @@ struct SandboxRunRequest {
   // binds it as the root itself.
   std::string upper;
   std::vector<std::string> argv;     // argv[0] looked up on the sandbox's PATH
-  std::vector<std::string> env;      // extra KEY=VALUE
+  std::vector<std::string> stand_ins; // see ns::SandboxConfig::stand_ins
+  std::vector<std::string> env;      // KEY=VALUE over ns::default_env()'s
   std::string store_dir;             // bound read-only at the same path when it exists
-  bool host_tools = false;           // see RootScriptRequest::host_tools
+  std::vector<ns::BindMount> binds;  // more binds, after the store's
   std::string what = "command";      // names the run in messages
   std::function<void()> meanwhile;   // see ns::SandboxConfig::meanwhile
 };
@@ -48,7 +51,8 @@ class SandboxRootScriptRunner : public RootScriptRunner {
 public:
   explicit SandboxRootScriptRunner(SandboxOptions options) : options_(std::move(options)) {}
 
-  // Runs request.script as `/bin/sh -e -c SCRIPT` (run_command).
+  // Runs request.script as `SHELL -e -c SCRIPT` (run_command), SHELL and PATH chosen as
+  // engine/script_tools.h says.
   RootScriptReport run(const RootScriptRequest& request) override;
   // Runs a command; a non-zero exit status is reported, not thrown.
   RootScriptReport run_command(const SandboxRunRequest& request);
@@ -59,10 +63,13 @@ public:
 
 private:
   void sweep_stale_scratch_dirs();
+  const ScriptTools& tools_for(const std::string& store_dir);
 
   SandboxOptions options_;
   std::optional<ns::IdMapPlan> plan_;
   std::vector<std::string> created_paths_;
+  std::unique_ptr<ScriptTools> tools_; // made once, for the store dir of tools_store_
+  std::string tools_store_;
 };
 
 } // namespace strata::engine

@@ -54,16 +54,23 @@ struct CloneArgs {  // struct clone_args of <linux/sched.h>, version 0
   uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
 };
 
-// Argument arrays for execvp, built before the clone.
+// Argument arrays for execvp, built before the clone: one argv per stand-in too, its
+// path as argv[0].
 struct ExecArrays {
-  std::vector<std::string> argv_storage, env_storage;
+  std::vector<std::string> argv_storage, env_storage, stand_in_storage;
   std::vector<char*> argv, envp;
+  std::vector<std::vector<char*>> stand_in_argvs;
 
-  explicit ExecArrays(const SandboxConfig& config) : argv_storage(config.argv), env_storage(config.env) {
+  explicit ExecArrays(const SandboxConfig& config)
+      : argv_storage(config.argv), env_storage(config.env), stand_in_storage(config.stand_ins) {
     for (std::string& s : argv_storage) argv.push_back(s.data());
     argv.push_back(nullptr);
     for (std::string& s : env_storage) envp.push_back(s.data());
     envp.push_back(nullptr);
+    for (std::string& s : stand_in_storage) {
+      stand_in_argvs.push_back(argv);
+      stand_in_argvs.back()[0] = s.data();
+    }
   }
 };
 
@@ -102,7 +109,15 @@ void reset_signal_dispositions() {
   environ = ctx.exec.envp.data();
   ::execvp(ctx.exec.argv[0], ctx.exec.argv.data());
   int err = errno;
-  say("cannot run ", ctx.exec.argv[0], " in the sandbox: ", std::strerror(err));
+  for (auto& stand_in : ctx.exec.stand_in_argvs) {
+    if (err != ENOENT) break;
+    ::execv(stand_in[0], stand_in.data());
+    err = errno;
+  }
+  if (!ctx.exec.stand_in_argvs.empty() && err == ENOENT)
+    say("cannot run ", ctx.exec.argv[0], " in the sandbox, nor any stand-in for it: ", std::strerror(err));
+  else
+    say("cannot run ", ctx.exec.argv[0], " in the sandbox: ", std::strerror(err));
   ::_exit(err == ENOENT ? 127 : 126);
 }
 
@@ -210,7 +225,8 @@ SandboxResult run_sandbox(const SandboxConfig& config) {
   else rootfs = absolute_path(rootfs);
   ExecArrays exec(config);
   NotifyPolicy policy;
-  policy.record_owners = plan.mode == IdMode::Single;
+  // A command run as a user other than root may not chown, as on a host.
+  policy.record_owners = plan.mode == IdMode::Single && config.uid == 0;
 
   int sockets[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sockets) != 0) fail_errno("socketpair");

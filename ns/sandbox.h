@@ -57,6 +57,9 @@ struct SandboxConfig {
   std::function<std::string(const std::string& rootfs)> prepare_root;
   std::vector<BindMount> binds;
   std::vector<std::string> argv;   // argv[0] is looked up on the sandbox's PATH from env
+  // Absolute inside paths tried in turn, as argv[0], when argv[0] cannot be found (ENOENT:
+  // missing, or its interpreter is): e.g. shells for a root that may have none.
+  std::vector<std::string> stand_ins;
   std::vector<std::string> env;    // the command's whole environment (see default_env())
   std::string cwd = "/";
   IdMode id_mode = IdMode::Auto;

@@ -204,8 +204,9 @@ BuildReport build_layered(const Spec& spec, const LayeredTarget& target, const B
     step("running extraCommands");
     run_script_in(spec.extra_commands, staging.path(), "extraCommands");
   }
-  // fakeRootCommands: as root over the customisation layer (the store and the host's
-  // tools visible, as under dockerTools' fakeroot); its chown and mknod reach the layer.
+  // fakeRootCommands: as root with the customisation layer as the root (cwd), the store
+  // visible, as dockerTools runs them under fakeroot (with enableFakechroot, in a chroot
+  // of the layer); its chown and mknod reach the layer.
   std::optional<RootScriptReport> fake_root;
   struct RemoveWithRunner {
     RootScriptRunner* runner = nullptr;
@@ -226,7 +227,6 @@ BuildReport build_layered(const Spec& spec, const LayeredTarget& target, const B
     request.upper = staging.path();
     request.script = spec.fake_root_commands;
     request.store_dir = spec.store_dir;
-    request.host_tools = true;
     request.what = "fakeRootCommands";
     fake_root = runner->run(request);
     if (fake_root->exit_status != 0) fail_root_script(*fake_root, "fakeRootCommands");

@@ -20,11 +20,9 @@ struct RootScriptRequest {
   std::string script;                // run with `sh -e` as uid 0
   std::vector<std::string> env;      // extra KEY=VALUE
   std::string store_dir;             // bound read-only at the same path
-  // Bind the host's /usr, /bin, /lib, /lib64, /sbin read-only where `upper` has none, so
-  // a script can run over a tree without a shell of its own (fakeRootCommands, which
-  // dockerTools runs under fakeroot with the build's tools). Empty mount points the
-  // sandbox makes for them are left out of the diff.
-  bool host_tools = false;
+  // The shell is the tree's own /bin/sh, else one from the caller's PATH entries in the
+  // store, else the runner's toolbox; their tools are on PATH after the tree's
+  // (engine/script_tools.h). Nothing of the host appears at its own path.
   std::string what = "runAsRoot";    // names the script in messages
   // Run by the caller's side while the script runs (see ns::SandboxConfig::meanwhile).
   std::function<void()> meanwhile;
