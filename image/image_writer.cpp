@@ -12,7 +12,6 @@
 #include <nlohmann/json.hpp>
 #include <map>
 #include <set>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -81,62 +80,18 @@ void write_docker_metadata(ArchiveWriter& archive, const std::vector<LayerDescri
 }
 
 // The archive is written to a temp file beside the target (renamed at commit), or for
-// stdout to an unlinked temp file copied out at commit.
-class ArchiveOutput {
-public:
-  ArchiveOutput(const std::string& output) : to_stdout_(output == "-") {
-    if (to_stdout_) {
-      if (::isatty(STDOUT_FILENO)) fail_input("refusing to write an image archive to a terminal; use -o FILE");
-      int fd = ::open(default_temp_parent().c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-      if (fd < 0) fail_errno(fmt::format("cannot create a temporary file in {}", default_temp_parent()));
-      temp_.reset(fd);
-    } else {
-      file_ = std::make_unique<AtomicFile>(output);
-    }
-  }
-  int fd() const { return to_stdout_ ? temp_.get() : file_->fd(); }
-  std::string what() const { return to_stdout_ ? "the image stream" : file_->target(); }
-
-  void commit() {
-    if (!to_stdout_) {
-      file_->commit();
-      return;
-    }
-    off_t size = ::lseek(temp_.get(), 0, SEEK_CUR);
-    off_t pos = 0;
-    while (pos < size) {
-      ssize_t n = ::sendfile(STDOUT_FILENO, temp_.get(), &pos, static_cast<size_t>(size - pos));
-      if (n <= 0) {
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EINVAL || errno == ENOSYS)) {
-          copy_by_read(pos, size);
-          return;
-        }
-        fail_errno("cannot write the image to stdout");
-      }
-    }
-  }
-
-private:
-  void copy_by_read(off_t pos, off_t size) {
-    std::vector<char> buf(1 << 20);
-    while (pos < size) {
-      ssize_t n = ::pread(temp_.get(), buf.data(), buf.size(), pos);
-      if (n <= 0) fail_errno("cannot read back the image");
-      write_all(STDOUT_FILENO, buf.data(), static_cast<size_t>(n), "stdout");
-      pos += n;
-    }
-  }
-
-  bool to_stdout_;
-  Fd temp_;
-  std::unique_ptr<AtomicFile> file_;
-};
+// stdout and other streams to an unlinked temp file copied out at commit (sys/temp.h).
+AtomicFile open_archive_output(const std::string& output) {
+  if (output != "-") return AtomicFile(output);
+  if (::isatty(STDOUT_FILENO)) fail_input("refusing to write an image archive to a terminal; use -o FILE");
+  return AtomicFile::to_stream(STDOUT_FILENO, "stdout");
+}
 
 class ArchiveImageWriter : public ImageWriter {
 public:
   ArchiveImageWriter(ImageFormat format, const std::string& output, int64_t mtime)
-      : format_(format), out_(output), archive_(out_.fd(), out_.what(), mtime) {
+      : format_(format), out_(open_archive_output(output)),
+        archive_(out_.fd(), out_.is_stream() ? "the image stream" : out_.target(), mtime) {
     if (format_ == ImageFormat::OciArchive) {
       archive_.add_file("oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
       archive_.add_directory("blobs");
@@ -203,7 +158,7 @@ public:
 
 private:
   ImageFormat format_;
-  ArchiveOutput out_;
+  AtomicFile out_;
   ArchiveWriter archive_;
   std::set<std::string> written_;
 };

@@ -25,30 +25,43 @@ private:
   std::string path_;
 };
 
-// A file created under a hidden temporary name beside its target, renamed onto the
-// target by commit(); removed if never committed.
+// An output file that appears complete or not at all. Where the target is nothing or a
+// regular file (also through symlinks), it is written under a hidden temporary name
+// beside it and renamed onto it by commit(): a symlink keeps pointing where it did, a
+// dangling one is replaced. Where it is a stream (a FIFO, a character device such as
+// /dev/null, or one of the process's own fds: /dev/stdout, /dev/fd/N, /proc/self/fd/N),
+// it is never replaced: the bytes go to an unlinked temp file in $TMPDIR and commit()
+// copies them there. A directory, block device, socket or terminal is an InputError
+// naming the path. Without commit() nothing reaches the target.
 class AtomicFile {
 public:
   explicit AtomicFile(const std::string& target, mode_t mode = 0644);
+  // A stream to an open fd (not owned), e.g. STDOUT_FILENO; `name` names it in errors.
+  static AtomicFile to_stream(int fd, const std::string& name);
+  AtomicFile(AtomicFile&&) noexcept;
+  AtomicFile& operator=(AtomicFile&&) = delete;
   AtomicFile(const AtomicFile&) = delete;
   AtomicFile& operator=(const AtomicFile&) = delete;
   ~AtomicFile();
 
+  // Where to write (seekable: a file in either case).
   int fd() const { return fd_.get(); }
-  const std::string& temp_path() const { return temp_path_; }
   const std::string& target() const { return target_; }
+  bool is_stream() const { return stream_ >= 0; }
   void commit();
 
 private:
+  AtomicFile() = default;
+  void open_stream(int fd, Fd owned);
+
   std::string target_;
-  std::string temp_path_;
+  std::string temp_path_; // beside the target; empty for a stream
+  std::string rename_to_; // the target, its symlinks resolved
   Fd fd_;
+  int stream_ = -1;       // the stream's fd (owned by stream_owned_, or the caller's)
+  Fd stream_owned_;
   bool committed_ = false;
 };
-
-// Checks that an output file can be created at path (its directory exists and is
-// writable, and path is not a directory); throws InputError naming the problem.
-void check_output_file_path(const std::string& path);
 
 std::string default_temp_parent();
 
