@@ -1,6 +1,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/progress.h"
+#include "cli/registry_flags.h"
 #include "cli/sandbox_flags.h"
 #include "cli/spec_flags.h"
 #include "image/dockertools/build_image.h"
@@ -29,18 +30,23 @@ void define_build_command(CommandLine& cmd) {
     SpecFlags spec;
     std::string output, format = "docker-archive";
     SandboxFlags sandbox;
+    RegistryFlags registry;
   };
   auto opts = std::make_shared<Options>();
   opts->spec.add_to(cmd, false);
-  cmd.option("-o,--output", opts->output, "Output path, or - for stdout (default: NAME.tar)");
+  cmd.option("-o,--output", opts->output, "Output path, - for stdout, or docker://HOST/REPO[:TAG] (default: NAME.tar)");
   cmd.option("--format", opts->format, "docker-archive (default), oci-dir or oci-archive");
   opts->sandbox.add_to(cmd);
+  opts->registry.add_to(cmd);
   add_global_flags(cmd);
   cmd.callback([opts] {
     ImageFormat format = parse_image_format(opts->format, "--format");
     Spec spec = opts->spec.load();
     BuildTarget target{opts->output.empty() ? default_output_path(spec.name, format) : opts->output, format};
     Progress progress;
+    auto base = pull_remote_base(spec, opts->registry, progress);
+    auto registry = open_registry_output(target.output, opts->registry, progress, format != ImageFormat::DockerArchive);
+    if (registry) target.writer = registry->writer.get();
     BuildEvents events;
     events.step = [&](const std::string& s) { progress.step(s); };
     events.layer_progress = [&](uint64_t n) { progress.bytes(n); };
@@ -48,9 +54,12 @@ void define_build_command(CommandLine& cmd) {
     BuildReport report = build_image(spec, target, events, &runner);
     progress.done();
     if (global_options().json) {
-      print_json(report.to_json());
+      nlohmann::json j = report.to_json();
+      if (registry) j["push"] = registry->push->report().to_json();
+      print_json(j);
       return;
     }
+    if (registry) return note_push(registry->push->report());
     note(fmt::format("built {}:{} ({} layers) -> {} ({})", report.name, report.tag, report.layers.size(),
                      target.output == "-" ? "stdout" : target.output, image_format_name(format)));
   });

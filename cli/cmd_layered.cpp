@@ -1,6 +1,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/progress.h"
+#include "cli/registry_flags.h"
 #include "cli/sandbox_flags.h"
 #include "cli/spec_flags.h"
 #include "image/dockertools/layer_cache.h"
@@ -22,12 +23,14 @@ struct LayeredOptions {
   std::string output, format = "docker-archive", cache_dir;
   bool no_cache = false;
   SandboxFlags sandbox;
+  RegistryFlags registry;
 };
 
 void add_cache_flags(CommandLine& cmd, LayeredOptions& o) {
   cmd.option("--cache-dir", o.cache_dir, "Layer cache (default: $XDG_CACHE_HOME/strata)");
   cmd.flag("--no-cache", o.no_cache, "Neither read nor write the layer cache");
   o.sandbox.add_to(cmd);
+  o.registry.add_to(cmd);
 }
 
 // The layer cache to use: none with --no-cache, --cache-dir as given (an unusable one is an
@@ -60,12 +63,23 @@ void run(const LayeredOptions& o, bool stream, bool registry = false) {
   target.output = stream ? "-" : (o.output.empty() ? default_output_path(spec.name, format) : o.output);
   target.cache_dir = choose_cache_dir(o);
   Progress progress;
+  auto base = pull_remote_base(spec, o.registry, progress);
+  auto pushed = stream ? nullptr
+                       : open_registry_output(target.output, o.registry, progress,
+                                              format == ImageFormat::OciDir || format == ImageFormat::OciArchive);
+  if (pushed) target.writer = pushed->writer.get();
   BuildEvents events;
   events.step = [&](const std::string& s) { progress.step(s); };
   events.layer_progress = [&](uint64_t n) { progress.bytes(n); };
   engine::SandboxRootScriptRunner runner(o.sandbox.options());
   BuildReport report = build_layered(spec, target, events, &runner);
   progress.done();
+  if (pushed) {
+    if (!global_options().json) return note_push(pushed->push->report());
+    nlohmann::json j = report.to_json();
+    j["push"] = pushed->push->report().to_json();
+    return print_json(j);
+  }
   if (registry) {
     if (global_options().json) print_json(nlohmann::json::parse(read_file(target.output + "/build.json")));
     else note(fmt::format("registry manifest for {}:{} ({} layers) -> {}/manifest.json, layer map in {}/build.json",
@@ -90,7 +104,7 @@ void run(const LayeredOptions& o, bool stream, bool registry = false) {
 void define_layered_command(CommandLine& cmd) {
   auto opts = std::make_shared<LayeredOptions>();
   opts->spec.add_to(cmd, true);
-  cmd.option("-o,--output", opts->output, "Output path (default: NAME.tar)");
+  cmd.option("-o,--output", opts->output, "Output path, or docker://HOST/REPO[:TAG] (default: NAME.tar)");
   cmd.option("--format", opts->format, "docker-archive (default), oci-dir or oci-archive");
   add_cache_flags(cmd, *opts);
   add_global_flags(cmd);
@@ -108,7 +122,7 @@ void define_stream_command(CommandLine& cmd) {
 void define_manifest_command(CommandLine& cmd) {
   auto opts = std::make_shared<LayeredOptions>();
   opts->spec.add_to(cmd, true);
-  cmd.option("-o,--output", opts->output, "Output directory (default: NAME.registry)");
+  cmd.option("-o,--output", opts->output, "Output directory, or docker://HOST/REPO[:TAG] (default: NAME.registry)");
   add_cache_flags(cmd, *opts);
   add_global_flags(cmd);
   cmd.callback([opts] {

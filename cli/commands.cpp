@@ -39,6 +39,14 @@ constexpr Command kCommands[] = {
      "Write a layered image as a registry serves it (Nixery): blobs, a Docker schema 2 manifest and "
      "layerLocations, in a directory",
      define_manifest_command},
+    {"pull",
+     "Pull an image from a registry into a file (dockerTools.pullImage): every blob checked against its "
+     "digest, a manifest list resolved by --os/--arch/--variant",
+     define_pull_command},
+    {"push",
+     "Push an image to a registry (docker://HOST/REPO[:TAG]), sending only the blobs it lacks (mounted from "
+     "another repository where one has them); the manifest last",
+     define_push_command},
     {"nix-db", "Write a Nix database (nix/var/nix/db) under an image root for store paths and their closure",
      define_nix_db_command},
     {"sandbox-exec", "Run a command as root in the sandbox (for tests)", define_sandbox_exec_command, true, false},

@@ -22,5 +22,7 @@ void define_shadow_setup_command(CommandLine& cmd);
 void define_export_command(CommandLine& cmd);
 void define_layer_command(CommandLine& cmd);
 void define_run_command(CommandLine& cmd);
+void define_push_command(CommandLine& cmd);
+void define_pull_command(CommandLine& cmd);
 
 } // namespace strata::cli

@@ -12,7 +12,7 @@ void SpecFlags::add_to(CommandLine& cmd, bool layered) {
   cmd.option("--name", name, "Image name (spec key 'name')");
   cmd.option("--tag", tag, "Image tag (default: from the image's content hash)");
   cmd.option("--copy-to-root", copy_to_root, "Tree to copy into the image root (repeatable; 'copyToRoot')");
-  cmd.option("--from-image", from_image, "Base image: docker-archive, OCI dir or OCI archive ('fromImage')");
+  cmd.option("--from-image", from_image, "Base image: docker-archive, OCI dir or OCI archive, or docker://…@sha256:… ('fromImage')");
   cmd.option("--from-image-name", from_image_name, "Image to use from a base holding several");
   cmd.option("--from-image-tag", from_image_tag, "Tag to use from the base");
   cmd.option("--config-json", config_json, "Image config as JSON, e.g. '{\"Cmd\":[\"/bin/sh\"]}' ('config')");
@@ -48,7 +48,7 @@ Spec SpecFlags::load() const {
     object.erase("contents");
     object["copyToRoot"] = list;
   }
-  if (from_image) object["fromImage"] = abs(*from_image);
+  if (from_image) object["fromImage"] = from_image->rfind("docker://", 0) == 0 ? *from_image : abs(*from_image);
   if (from_image_name) object["fromImageName"] = *from_image_name;
   if (from_image_tag) object["fromImageTag"] = *from_image_tag;
   if (config_json) {

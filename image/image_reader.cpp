@@ -216,7 +216,8 @@ public:
     if (!chosen)
       fail_input("{} has no image {} (it has: {})", what, describe(sel),
                  available.empty() ? "no named images" : fmt::format("{}", fmt::join(available, ", ")));
-    json manifest = parse_json(read_blob(chosen->at("digest").get<std::string>()), what + ": manifest");
+    manifest_json_ = read_blob(chosen->at("digest").get<std::string>());
+    json manifest = parse_json(manifest_json_, what + ": manifest");
     try {
       config_json_ = read_blob(manifest.at("config").at("digest").get<std::string>());
       for (const auto& l : manifest.at("layers")) {

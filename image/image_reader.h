@@ -28,6 +28,8 @@ public:
   // (OCI), else empty until a copy computes it.
   const std::vector<LayerDescriptor>& layers() const { return layers_; }
   const std::vector<std::string>& repo_tags() const { return repo_tags_; }
+  // OCI: the image manifest's bytes as stored (a push keeps them); docker-archive: empty.
+  const std::string& manifest_json() const { return manifest_json_; }
 
   // Streams layer i's stored bytes (exactly as in the source) to out.
   virtual void copy_layer(size_t i, ByteSink& out) const = 0;
@@ -46,6 +48,7 @@ protected:
   std::string config_json_;
   std::vector<LayerDescriptor> layers_;
   std::vector<std::string> repo_tags_;
+  std::string manifest_json_;
 };
 
 } // namespace strata

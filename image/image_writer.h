@@ -26,6 +26,10 @@ public:
   // The layer just streamed. A blob already in the image is stored once, listed twice.
   virtual void end_layer(const LayerDescriptor& layer) = 0;
 
+  // A destination that already holds this blob (a registry that has it or can mount it)
+  // answers true: the caller then gives end_layer() without begin_layer() and no bytes.
+  virtual bool has_layer(const LayerDescriptor&) { return false; }
+
   // Writers that cannot seek back (a stream) need a layer's digest and size before its
   // bytes: they are given here, and end_layer() then checks them.
   virtual bool needs_known_layers() const { return false; }

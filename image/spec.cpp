@@ -163,7 +163,11 @@ Spec parse_spec(const json& object, const std::string& what, const std::string& 
   const std::map<std::string, Handler> handlers = {
       {"name", [&](auto& k, auto& v) { spec.name = p.str(k, v); }},
       {"tag", [&](auto& k, auto& v) { spec.tag = v.is_null() ? "" : p.str(k, v); }},
-      {"fromImage", [&](auto& k, auto& v) { spec.from_image = v.is_null() ? "" : p.path(k, v); }},
+      {"fromImage", [&](auto& k, auto& v) {
+         // a registry reference (pulled by the caller before the build) or a file
+         if (v.is_null()) spec.from_image = "";
+         else spec.from_image = p.str(k, v).rfind("docker://", 0) == 0 ? p.str(k, v) : p.path(k, v);
+       }},
       {"fromImageName", [&](auto& k, auto& v) { spec.from_image_name = v.is_null() ? "" : p.str(k, v); }},
       {"fromImageTag", [&](auto& k, auto& v) { spec.from_image_tag = v.is_null() ? "" : p.str(k, v); }},
       {"copyToRoot", [&](auto& k, auto& v) { saw_copy = true; spec.copy_to_root = p.paths(k, v); }},
@@ -243,7 +247,7 @@ Spec parse_spec(const json& object, const std::string& what, const std::string& 
     fail_input("{}: 'fromImageName'/'fromImageTag' need 'fromImage'", what);
   for (const auto& path : spec.copy_to_root)
     if (!path_exists(path)) fail_input("{}: copyToRoot path {} does not exist", what, path);
-  if (!spec.from_image.empty() && !path_exists(spec.from_image))
+  if (!spec.from_image.empty() && spec.from_image.rfind("docker://", 0) != 0 && !path_exists(spec.from_image))
     fail_input("{}: fromImage {} does not exist", what, spec.from_image);
   if (!spec.closure_graph.empty() && !path_exists(spec.closure_graph))
     fail_input("{}: closureGraph {} does not exist", what, spec.closure_graph);

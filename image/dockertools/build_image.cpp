@@ -101,10 +101,16 @@ BuildReport build_image(const Spec& spec, const BuildTarget& target, const Build
     list_base();
   }
 
-  auto writer = make_image_writer(target.format, target.output, mtime);
+  std::unique_ptr<ImageWriter> own_writer = target.writer ? nullptr : make_image_writer(target.format, target.output, mtime);
+  ImageWriter* writer = target.writer ? target.writer : own_writer.get();
   if (base) {
     for (size_t i = 0; i < base->layers().size(); ++i) {
       step(fmt::format("copying base layer {}/{}", i + 1, base->layers().size()));
+      if (writer->has_layer(base->layers()[i])) { // a registry that has it: nothing read
+        writer->end_layer(base->layers()[i]);
+        report.layers.push_back({base->layers()[i], "base"});
+        continue;
+      }
       DigestingSink digesting(writer->begin_layer());
       base->copy_layer(i, digesting);
       LayerDescriptor d = base->layers()[i];

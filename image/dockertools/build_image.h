@@ -3,6 +3,7 @@
 #pragma once
 #include "image/dockertools/root_script.h"
 #include "image/image_format.h"
+#include "image/image_writer.h"
 #include "image/layer_writer.h"
 #include "image/spec.h"
 
@@ -16,6 +17,7 @@ namespace strata {
 struct BuildTarget {
   std::string output; // path, or "-" for stdout
   ImageFormat format = ImageFormat::DockerArchive;
+  ImageWriter* writer = nullptr; // when set (a registry), the image goes there instead
 };
 
 struct BuildEvents {

@@ -124,6 +124,10 @@ public:
   LayerDescriptor emit(const EntryProducer& produce, const std::string& cache_key) {
     std::optional<CachedLayer> cached = cache_key.empty() ? std::nullopt : cache_.lookup(cache_key);
     if (cached) ++layers_from_cache;
+    if (cached && writer_.has_layer(cached->descriptor)) { // a registry that has it: nothing read
+      writer_.end_layer(cached->descriptor);
+      return cached->descriptor;
+    }
     if (writer_.needs_known_layers()) {
       if (!cached) {
         NullSink null;
@@ -261,13 +265,14 @@ BuildReport build_layered(const Spec& spec, const LayeredTarget& target, const B
     groups = cut_store_layers(spec, base_count, {plan.graph, plan.roots, customisation_tar_size});
   }
 
-  std::unique_ptr<ImageWriter> writer;
-  if (target.stream) {
+  std::unique_ptr<ImageWriter> own_writer;
+  if (!target.writer && target.stream) {
     if (::isatty(STDOUT_FILENO)) fail_input("refusing to stream an image to a terminal; pipe it or use 'strata layered -o FILE'");
-    writer = make_docker_stream_writer(STDOUT_FILENO, mtime);
-  } else {
-    writer = make_image_writer(target.format, target.output, mtime);
+    own_writer = make_docker_stream_writer(STDOUT_FILENO, mtime);
+  } else if (!target.writer) {
+    own_writer = make_image_writer(target.format, target.output, mtime);
   }
+  ImageWriter* writer = target.writer ? target.writer : own_writer.get();
   LayerEmitter emitter(*writer, cache, spec, events);
   BuildReport report;
   std::vector<std::string> new_diff_ids;
@@ -276,6 +281,11 @@ BuildReport build_layered(const Spec& spec, const LayeredTarget& target, const B
     for (size_t i = 0; i < base->layers().size(); ++i) {
       step(fmt::format("copying base layer {}/{}", i + 1, base->layers().size()));
       LayerDescriptor d = base->layers()[i];
+      if (writer->has_layer(d)) { // a registry that has it: nothing read
+        writer->end_layer(d);
+        report.layers.push_back({d, "base"});
+        continue;
+      }
       if (writer->needs_known_layers() && d.digest.empty()) {
         NullSink null;
         DigestingSink digesting(null);

@@ -12,6 +12,7 @@ struct LayeredTarget {
   ImageFormat format = ImageFormat::DockerArchive;
   bool stream = false;         // docker-archive to stdout, each layer sent as soon as it is made
   std::string cache_dir;       // empty: no layer cache
+  ImageWriter* writer = nullptr; // when set (a registry), the image goes there instead of output
 };
 
 // runner runs fakeRootCommands; without one a spec with it is refused.

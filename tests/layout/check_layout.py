@@ -16,9 +16,11 @@ ALLOWED = {
     "image/closure": ["image", "sys"],
     "image/nix": ["image/closure", "image", "sys"],
     "image/dockertools": ["image/nix", "image/closure", "image", "sys"],
+    "image/registry": ["image", "sys"],
     "mount": ["image", "sys"],
     "engine": ["image/dockertools", "image/nix", "image/closure", "image", "mount", "ns", "sys"],
-    "cli": ["engine", "image/dockertools", "image/nix", "image/closure", "image", "mount", "ns", "sys"],
+    "cli": ["engine", "image/dockertools", "image/nix", "image/closure", "image/registry", "image", "mount", "ns",
+            "sys"],
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 

@@ -4,11 +4,12 @@
 
 REGISTRY_PID=
 stop_registry() {
-  if [ -n "$REGISTRY_PID" ]; then
-    kill "$REGISTRY_PID" 2>/dev/null || true
-    wait "$REGISTRY_PID" 2>/dev/null || true
-    REGISTRY_PID=
-  fi
+  local pid
+  for pid in "${REGISTRY_PIDS[@]}"; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  REGISTRY_PIDS=()
 }
 trap 'stop_registry; cleanup_layered' EXIT
 
@@ -16,35 +17,57 @@ free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# start_registry: sets REGISTRY (host:port) once /v2/ answers.
+# start_registry [NAME]: Debian's docker-registry on 127.0.0.1 with a config of the
+# test's own (storage and log under $WORK/NAME, default "registry"); sets REGISTRY
+# (host:port) and REGISTRY_LOG once /v2/ answers. The log is the access log (one line
+# per request, "METHOD /v2/… HTTP/1.1" STATUS): the witness of what a client sent.
+# REGISTRY_AUTH_YAML (an `auth:` section) and REGISTRY_TLS_CERT/REGISTRY_TLS_KEY
+# (serve HTTPS) add to the config.
+REGISTRY_PIDS=()
 start_registry() {
   need docker-registry curl python3
-  local port
+  local name=${1:-registry} port dir
   port=$(free_port)
-  mkdir -p "$WORK/registry/storage"
-  cat >"$WORK/registry/config.yml" <<YAML
+  dir=$WORK/$name
+  mkdir -p "$dir/storage"
+  {
+    cat <<YAML
 version: 0.1
 log:
   level: warn
 storage:
   filesystem:
-    rootdirectory: $WORK/registry/storage
+    rootdirectory: $dir/storage
   delete:
     enabled: true
 http:
   addr: 127.0.0.1:$port
 YAML
-  docker-registry serve "$WORK/registry/config.yml" >"$WORK/registry/log" 2>&1 &
+    if [ -n "${REGISTRY_TLS_CERT:-}" ]; then
+      printf '  tls:\n    certificate: %s\n    key: %s\n' "$REGISTRY_TLS_CERT" "$REGISTRY_TLS_KEY"
+    fi
+    if [ -n "${REGISTRY_AUTH_YAML:-}" ]; then printf '%s\n' "$REGISTRY_AUTH_YAML"; fi
+  } >"$dir/config.yml"
+  docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
   REGISTRY_PID=$!
+  REGISTRY_PIDS+=("$REGISTRY_PID")
   REGISTRY=127.0.0.1:$port
-  local i
+  REGISTRY_LOG=$dir/log
+  local i scheme=http code
+  [ -n "${REGISTRY_TLS_CERT:-}" ] && scheme=https
   for i in $(seq 1 100); do
-    if curl -fsS "http://$REGISTRY/v2/" >/dev/null 2>&1; then return 0; fi
-    kill -0 "$REGISTRY_PID" 2>/dev/null || fail "docker-registry exited: $(cat "$WORK/registry/log")"
+    code=$(curl -ks -o /dev/null -w '%{http_code}' "$scheme://$REGISTRY/v2/" 2>/dev/null || true)
+    if [ "$code" = 200 ] || [ "$code" = 401 ]; then return 0; fi
+    kill -0 "$REGISTRY_PID" 2>/dev/null || fail "docker-registry exited: $(cat "$dir/log")"
     sleep 0.1
   done
-  fail "docker-registry did not answer on $REGISTRY within 10 s: $(cat "$WORK/registry/log")"
+  fail "docker-registry did not answer on $REGISTRY within 10 s: $(cat "$dir/log")"
 }
+
+# requests PATTERN: how many access-log lines of the current registry match (grep -E).
+requests() { grep -cE "$1" "$REGISTRY_LOG" || true; }
+# blob_uploads: requests that carried blob bytes (PATCH, or PUT of an upload).
+blob_uploads() { requests '"(PATCH|PUT) /v2/[^ ]*/blobs/uploads/'; }
 
 # push_blob REPO FILE DIGEST: a monolithic upload (POST, then PUT ?digest=).
 push_blob() {

@@ -1,0 +1,50 @@
+#include "image/registry/pull.h"
+#include "sys/error.h"
+
+#include <gtest/gtest.h>
+
+namespace strata::registry {
+namespace {
+
+using nlohmann::json;
+
+std::string d(char c) { return "sha256:" + std::string(64, c); }
+
+json index_of(std::initializer_list<json> entries) { return {{"schemaVersion", 2}, {"manifests", entries}}; }
+
+json entry(char c, const std::string& os, const std::string& arch, const std::string& variant = "") {
+  json p{{"os", os}, {"architecture", arch}};
+  if (!variant.empty()) p["variant"] = variant;
+  return {{"digest", d(c)}, {"size", 1}, {"platform", p}};
+}
+
+TEST(ChoosePlatform, ByOsArchVariant) {
+  json index = index_of({entry('a', "linux", "amd64"), entry('b', "linux", "arm", "v6"), entry('c', "linux", "arm", "v7"),
+                         entry('e', "windows", "amd64")});
+  EXPECT_EQ(choose_platform(index, {"linux", "amd64", ""}, "t"), d('a'));
+  EXPECT_EQ(choose_platform(index, {"linux", "arm", "v7"}, "t"), d('c'));
+  EXPECT_EQ(choose_platform(index, {"linux", "arm", ""}, "t"), d('b')); // any variant: the first
+  EXPECT_EQ(choose_platform(index, {"windows", "amd64", ""}, "t"), d('e'));
+}
+
+TEST(ChoosePlatform, NoneFitsNamesWhatThereIs) {
+  json index = index_of({entry('a', "linux", "amd64"), entry('b', "linux", "arm64", "v8")});
+  try {
+    choose_platform(index, {"linux", "s390x", ""}, "docker://r/x");
+    FAIL();
+  } catch (const InputError& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("linux/s390x"), std::string::npos) << m;
+    EXPECT_NE(m.find("linux/amd64, linux/arm64/v8"), std::string::npos) << m;
+  }
+}
+
+TEST(ChoosePlatform, Malformed) {
+  EXPECT_THROW(choose_platform(json::object(), {"linux", "amd64", ""}, "t"), InputError);
+  EXPECT_THROW(choose_platform(index_of({{{"digest", "md5:x"}, {"platform", {{"os", "linux"}, {"architecture", "amd64"}}}}}),
+                               {"linux", "amd64", ""}, "t"),
+               InputError);
+}
+
+} // namespace
+} // namespace strata::registry
