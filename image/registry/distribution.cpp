@@ -190,7 +190,8 @@ void RegistryClient::fail_status(const HttpRequest& request, const HttpResponse&
     if (!credentials_) fail_work("authentication required for {}; use --creds or --authfile", name_);
     fail_work("registry {} refused the credentials for {} (HTTP 401)", name_, credentials_->username);
   }
-  std::string host = same_origin(request.url) ? name_ : origin_of(request.url);
+  bool own = request.url.find("://") == std::string::npos || same_origin(request.url);
+  std::string host = own ? name_ : origin_of(request.url);
   fail_work("{}: registry {} answered HTTP {} to {} {}{}", what, host, response.status, request.method,
             path_of(request.url), error_detail(response.body));
 }

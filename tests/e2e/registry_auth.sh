@@ -25,7 +25,7 @@ no_secret() { ! grep -q "$secret" "$@" || fail "the password was printed"; }
 
 # --- htpasswd (Basic) ------------------------------------------------------------------
 htpasswd -Bbn alice "$secret" >htpasswd
-REGISTRY_AUTH_YAML="auth:
+STRATA_TEST_AUTH_YAML="auth:
   htpasswd:
     realm: strata-test
     path: $WORK/htpasswd" start_registry basic
@@ -66,7 +66,7 @@ python3 "$STRATA_TESTS/e2e/lib/token_server.py" --port "$token_port" --key token
 REGISTRY_PIDS+=($!)
 for i in $(seq 1 100); do grep -q ready token.out 2>/dev/null && break; sleep 0.1; done
 grep -q ready token.out || fail "the token server did not start: $(cat token.out)"
-REGISTRY_AUTH_YAML="auth:
+STRATA_TEST_AUTH_YAML="auth:
   token:
     realm: http://127.0.0.1:$token_port/token
     service: strata-test
@@ -92,7 +92,7 @@ stop_registry
 mkdir -p certs
 openssl req -x509 -newkey rsa:2048 -nodes -keyout tls.key -out certs/ca.crt -days 2 -subj /CN=127.0.0.1 \
   -addext subjectAltName=IP:127.0.0.1 2>/dev/null
-REGISTRY_TLS_CERT=$WORK/certs/ca.crt REGISTRY_TLS_KEY=$WORK/tls.key start_registry tls
+STRATA_TEST_TLS_CERT=$WORK/certs/ca.crt STRATA_TEST_TLS_KEY=$WORK/tls.key start_registry tls
 status=0
 "$STRATA" push img.oci "docker://$REGISTRY/tls/img:v1" 2>err || status=$?
 assert_eq 1 "$status" "a self-signed certificate is refused by default: exit 1"

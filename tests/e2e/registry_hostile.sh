@@ -80,9 +80,12 @@ assert_eq "$want_diff_ids" "$("$STRATA" inspect flaky.tar | jq -c '[.layers[].di
 [ "$(jq .retries flaky.json)" -ge 2 ] || fail "no retries reported: $(cat flaky.json)"
 [ "$(grep -c " 500$" "$HOSTILE_LOG")" -ge 6 ] || fail "the log shows no 500s"
 pass "the 500s were retried ($(jq .retries flaky.json) retries)"
-XDG_CACHE_HOME=$WORK/cache-push "$STRATA" push --tls-verify=false --json img.oci "docker://$HOSTILE/pushed/img:v1" >pushed.json
+mkdir -p fresh/etc && printf 'not served yet\n' >fresh/etc/fresh
+"$STRATA" build --name fresh --tag v1 --copy-to-root fresh --format oci-dir -o fresh.oci -q
+XDG_CACHE_HOME=$WORK/cache-push "$STRATA" push --tls-verify=false --json fresh.oci "docker://$HOSTILE/pushed/img:v1" >pushed.json
 assert_eq '["uploaded"]' "$(jq -c '[.blobs[].status] | unique' pushed.json)" "push through 500s: every blob uploaded"
-grep -q "PUT /v2/pushed/img/manifests/v1 auth=no 201" "$HOSTILE_LOG" || fail "the manifest was not stored"
+[[ "$(grep ' /v2/pushed/img/' "$HOSTILE_LOG" | tail -n 1)" == *"PUT /v2/pushed/img/manifests/v1 auth=no 201" ]] ||
+  fail "the manifest was not the last request stored: $(grep ' /v2/pushed/img/' "$HOSTILE_LOG" | tail -n 3)"
 pass "push through 500s: the manifest stored last"
 
 # A redirect to another host: followed, without the credentials.

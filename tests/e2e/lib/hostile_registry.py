@@ -51,6 +51,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
     def answer(self, status, body=b"", headers=None, send_body=True):
+        if not self.body_read:  # a request body left unread would be taken for the next request
+            self.body()
         self.send_response(status)
         for k, v in (headers or {}).items():
             self.send_header(k, v)
@@ -61,6 +63,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         log(f"{self.server.name} {self.command} {self.path} auth={'yes' if self.headers.get('Authorization') else 'no'} {status}")
 
     def body(self):
+        self.body_read = True
         n = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(n) if n else b""
 
@@ -88,6 +91,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return False
 
     def handle_any(self):
+        self.body_read = False
         path = self.path.split("?")[0]
         query = dict(p.split("=", 1) for p in self.path.split("?", 1)[1].split("&")) if "?" in self.path else {}
         if self.server.name == "other":  # the redirect target: blobs by digest, no auth asked

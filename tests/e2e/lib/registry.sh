@@ -21,8 +21,9 @@ free_port() {
 # test's own (storage and log under $WORK/NAME, default "registry"); sets REGISTRY
 # (host:port) and REGISTRY_LOG once /v2/ answers. The log is the access log (one line
 # per request, "METHOD /v2/… HTTP/1.1" STATUS): the witness of what a client sent.
-# REGISTRY_AUTH_YAML (an `auth:` section) and REGISTRY_TLS_CERT/REGISTRY_TLS_KEY
-# (serve HTTPS) add to the config.
+# STRATA_TEST_AUTH_YAML (an `auth:` section) and STRATA_TEST_TLS_CERT/STRATA_TEST_TLS_KEY
+# (serve HTTPS) add to the config. (Not REGISTRY_*: docker-registry reads those from its
+# environment as config keys.)
 REGISTRY_PIDS=()
 start_registry() {
   need docker-registry curl python3
@@ -43,10 +44,10 @@ storage:
 http:
   addr: 127.0.0.1:$port
 YAML
-    if [ -n "${REGISTRY_TLS_CERT:-}" ]; then
-      printf '  tls:\n    certificate: %s\n    key: %s\n' "$REGISTRY_TLS_CERT" "$REGISTRY_TLS_KEY"
+    if [ -n "${STRATA_TEST_TLS_CERT:-}" ]; then
+      printf '  tls:\n    certificate: %s\n    key: %s\n' "$STRATA_TEST_TLS_CERT" "$STRATA_TEST_TLS_KEY"
     fi
-    if [ -n "${REGISTRY_AUTH_YAML:-}" ]; then printf '%s\n' "$REGISTRY_AUTH_YAML"; fi
+    if [ -n "${STRATA_TEST_AUTH_YAML:-}" ]; then printf '%s\n' "$STRATA_TEST_AUTH_YAML"; fi
   } >"$dir/config.yml"
   docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
   REGISTRY_PID=$!
@@ -54,7 +55,7 @@ YAML
   REGISTRY=127.0.0.1:$port
   REGISTRY_LOG=$dir/log
   local i scheme=http code
-  [ -n "${REGISTRY_TLS_CERT:-}" ] && scheme=https
+  [ -n "${STRATA_TEST_TLS_CERT:-}" ] && scheme=https
   for i in $(seq 1 100); do
     code=$(curl -ks -o /dev/null -w '%{http_code}' "$scheme://$REGISTRY/v2/" 2>/dev/null || true)
     if [ "$code" = 200 ] || [ "$code" = 401 ]; then return 0; fi
