@@ -31,7 +31,7 @@ TEST(Challenge, BasicAndOddSpacing) {
 }
 
 TEST(Base64, RoundTrip) {
-  for (std::string s : {"", "a", "ab", "abc", "user:pa:ss", std::string("\0\xff", 2)}) {
+  for (const std::string& s : std::vector<std::string>{"", "a", "ab", "abc", "user:pa:ss", std::string("\0\xff", 2)}) {
     auto d = base64_decode(base64_encode(s));
     ASSERT_TRUE(d) << s;
     EXPECT_EQ(*d, s);
