@@ -56,6 +56,16 @@ cmp -s <(skopeo inspect --tls-verify=false --raw "docker://$R/from/img-registry:
   fail "the registry dir's manifest changed on the way"
 pass "a strata manifest dir's manifest.json is pushed byte for byte"
 
+# A layer over the 32 MiB monolithic limit goes in chunks (PATCH), then the PUT.
+mkdir -p big && head -c $((40 << 20)) /dev/urandom >big/blob
+"$STRATA" build --name big --tag v1 --copy-to-root big --format oci-dir -o big.oci -q
+push big.oci "docker://$R/big/img:v1" >big.json
+[ "$(requests '"PATCH /v2/big/img/blobs/uploads/')" -ge 2 ] || fail "a 40 MiB layer was not sent in chunks"
+pass "a 40 MiB layer is uploaded in $(requests '"PATCH /v2/big/img/blobs/uploads/') chunks"
+skopeo copy -q --src-tls-verify=false "docker://$R/big/img:v1" oci:copied-big:v1
+assert_eq "$(diff_ids big.oci)" "$(diff_ids copied-big)" "the chunked layer reads back with its diff_id"
+rm -rf big big.oci copied-big
+
 # --- a second push sends nothing; another repository mounts ----------------------------
 before=$(blob_uploads)
 push plain.tar "docker://$R/from/docker-archive:v1" >again.json
