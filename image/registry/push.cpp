@@ -17,6 +17,8 @@ using nlohmann::json;
 
 namespace {
 
+constexpr int kMountTries = 3;
+
 // A blob made on the way (a compressed layer, a layer the writer is given) kept in an
 // unlinked temp file until it is sent: its digest must be known before the upload ends,
 // and the registry may have it already.
@@ -139,8 +141,10 @@ std::optional<PushedBlob> RegistryPush::reuse(const std::string& digest, uint64_
   std::vector<std::string> sources = options_.mount_from;
   for (const auto& r : info_.repositories_with(target_.registry, digest))
     if (std::find(sources.begin(), sources.end(), r) == sources.end()) sources.push_back(r);
+  int tries = 0;
   for (const auto& from : sources) {
-    if (from == target_.repository) continue;
+    // each refused mount opens an upload session: a few candidates, the newest first
+    if (from == target_.repository || ++tries > kMountTries) continue;
     client_.want_scope("repository:" + from + ":pull");
     if (client_.mount_blob(target_.repository, digest, from)) return done({digest, size, kind, BlobOutcome::Mounted, from, 0});
   }
