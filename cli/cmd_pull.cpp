@@ -31,13 +31,31 @@ std::string expected_sha256_hex(const std::string& text) {
   fail_input("--sha256 '{}' is no SHA-256 hash (64 hex digits, Nix base32 or sha256-BASE64)", text);
 }
 
-// Removes a file unless it was kept.
-struct RemoveUnlessKept {
-  std::string path;
-  ~RemoveUnlessKept() {
-    if (!path.empty()) ::unlink(path.c_str());
+// Copies a file's bytes to an open fd.
+void copy_file(const std::string& from, int to, const std::string& what) {
+  Fd fd = open_or_fail(from, O_RDONLY);
+  std::vector<char> buf(1 << 20);
+  for (;;) {
+    size_t n = read_full(fd.get(), buf.data(), buf.size(), from);
+    if (n) write_all(to, buf.data(), n, what);
+    if (n < buf.size()) break;
   }
-};
+}
+
+void write_pulled(const registry::PulledImage& image, ImageWriter& writer, const ImageNaming& naming) {
+  for (size_t i = 0; i < image.layers.size(); ++i) {
+    ByteSink& sink = writer.begin_layer();
+    Fd fd = open_or_fail(image.blobs[i].path, O_RDONLY);
+    std::vector<char> buf(1 << 20);
+    for (;;) {
+      size_t n = read_full(fd.get(), buf.data(), buf.size(), image.blobs[i].path);
+      if (n) sink.write(buf.data(), n);
+      if (n < buf.size()) break;
+    }
+    writer.end_layer(image.layers[i]);
+  }
+  writer.commit(image.config_json, naming);
+}
 
 } // namespace
 
@@ -87,7 +105,18 @@ void define_pull_command(CommandLine& cmd) {
                        !o.final_tag.empty() ? o.final_tag : (ref.tag.empty() ? "latest" : ref.tag)};
     std::string output = o.output.empty() ? default_output_path(naming.name, format) : o.output;
     if (output == "-") fail_input("pull writes a file or directory; -o - is not supported");
-    if (format != ImageFormat::OciDir) check_output_file_path(output);
+    // The output is opened (and its path checked) before anything is fetched; it appears
+    // only once every blob matched (and, with --sha256, the result too).
+    std::unique_ptr<ImageWriter> writer;
+    std::unique_ptr<TempDir> stage;
+    std::unique_ptr<AtomicFile> checked_output;
+    if (expected.empty()) {
+      writer = make_image_writer(format, output, 1);
+    } else {
+      checked_output = std::make_unique<AtomicFile>(output);
+      stage = std::make_unique<TempDir>("strata-pull");
+      writer = make_image_writer(format, stage->path() + "/image", 1);
+    }
 
     Progress progress;
     registry::PullOptions options;
@@ -95,33 +124,14 @@ void define_pull_command(CommandLine& cmd) {
     options.platform = {o.os, o.arch, o.variant};
     options.events = pull_events(progress);
     registry::PulledImage image = registry::pull_image(ref, options);
-
-    // Everything is verified; the output is written under a hidden name and renamed when
-    // it is complete (and, with --sha256, matched).
     progress.step("writing " + output);
-    std::string staged = format == ImageFormat::OciDir
-                             ? output
-                             : dirname_of(output) + "/." + basename_of(output) + fmt::format(".strata-pull{}", ::getpid());
-    RemoveUnlessKept cleanup{format == ImageFormat::OciDir ? "" : staged};
-    auto writer = make_image_writer(format, staged, 1);
-    for (size_t i = 0; i < image.layers.size(); ++i) {
-      ByteSink& sink = writer->begin_layer();
-      Fd fd = open_or_fail(image.blobs[i].path, O_RDONLY);
-      std::vector<char> buf(1 << 20);
-      for (;;) {
-        size_t n = read_full(fd.get(), buf.data(), buf.size(), image.blobs[i].path);
-        if (n) sink.write(buf.data(), n);
-        if (n < buf.size()) break;
-      }
-      writer->end_layer(image.layers[i]);
-    }
-    writer->commit(image.config_json, naming);
-    if (format != ImageFormat::OciDir) {
-      std::string got = sha256_file_hex(staged);
-      if (!expected.empty() && got != expected)
+    write_pulled(image, *writer, naming);
+    if (checked_output) {
+      std::string got = sha256_file_hex(stage->path() + "/image");
+      if (got != expected)
         fail_input("the pulled image hashes to sha256:{}, not the expected sha256:{} (--sha256)", got, expected);
-      if (::rename(staged.c_str(), output.c_str()) < 0) fail_errno(fmt::format("cannot rename onto {}", output));
-      cleanup.path.clear();
+      copy_file(stage->path() + "/image", checked_output->fd(), output);
+      checked_output->commit();
     }
     progress.done();
     nlohmann::json report = image.to_json();
