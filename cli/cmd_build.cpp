@@ -34,7 +34,7 @@ void define_build_command(CommandLine& cmd) {
   };
   auto opts = std::make_shared<Options>();
   opts->spec.add_to(cmd, false);
-  cmd.option("-o,--output", opts->output, "Output path, - for stdout, or docker://HOST/REPO[:TAG] (default: NAME.tar)");
+  cmd.option("-o,--output", opts->output, "Output path, - for stdout, or docker://HOST/REPO[:TAG] (default: NAME.tar)").not_empty();
   cmd.option("--format", opts->format, "docker-archive (default), oci-dir or oci-archive");
   opts->sandbox.add_to(cmd);
   opts->registry.add_to(cmd);

@@ -1,5 +1,6 @@
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "sys/files.h"
 #include "image/image_reader.h"
 #include "image/spec.h"
 #include "engine/export_image.h"
@@ -20,7 +21,7 @@ void define_export_command(CommandLine& cmd) {
   };
   auto opts = std::make_shared<Options>();
   cmd.option("IMAGE", opts->image, "docker-archive (plain, .gz, .zst), OCI dir or OCI archive").required();
-  cmd.option("-o,--output", opts->output, "Output file, or - for stdout (the default; not a terminal)");
+  cmd.option("-o,--output", opts->output, "Output file, or - for stdout (the default; not a terminal)").not_empty();
   cmd.option("--name", opts->name, "Image name to pick from an archive holding several");
   cmd.option("--tag", opts->tag, "Tag to pick");
   cmd.option("--compress", opts->compress, "none (default), gzip or zstd");
@@ -34,6 +35,7 @@ void define_export_command(CommandLine& cmd) {
       fail_input("export: --json prints to stdout, where the tar goes: give -o FILE with --json");
     if (to_stdout && ::isatty(STDOUT_FILENO))
       fail_input("export: refusing to write a tar to a terminal: give -o FILE or redirect stdout");
+    if (to_stdout) require_writable_stdout();
     Spec timing;
     timing.mtime = opts->mtime;
 

@@ -2,6 +2,7 @@
 #include "cli/common.h"
 #include "image/image_reader.h"
 #include "image/image_writer.h"
+#include "image/json_input.h"
 #include "sys/error.h"
 
 #include <memory>
@@ -20,34 +21,19 @@ void define_inspect_command(CommandLine& cmd) {
   cmd.option("--tag", opts->tag, "Tag to pick");
   add_global_flags(cmd);
   cmd.callback([opts] {
-    auto source = ImageSource::open(opts->image, {opts->name, opts->tag});
-    std::vector<LayerDescriptor> layers = source->layers();
-    // docker-archive records no blob digests for compressed layers: hash them.
-    for (size_t i = 0; i < layers.size(); ++i) {
-      if (!layers[i].digest.empty()) continue;
-      NullSink null;
-      DigestingSink digesting(null);
-      source->copy_layer(i, digesting);
-      layers[i].digest = digesting.digest();
-      layers[i].size = digesting.size();
-    }
+    ImageInfo image = read_image_info(opts->image, {opts->name, opts->tag});
     json layers_json = json::array();
-    for (const auto& l : layers)
+    for (const auto& l : image.layers)
       layers_json.push_back({{"digest", l.digest},
                              {"diff_id", l.diff_id},
                              {"size", l.size},
                              {"mediaType", oci_layer_media_type(l.compression)}});
-    json config;
-    try {
-      config = json::parse(source->config_json());
-    } catch (const json::exception& e) {
-      fail_input("{}: the config is not valid JSON: {}", opts->image, e.what());
-    }
-    std::string manifest = oci_manifest_json(source->config_json(), layers);
+    json config = parse_json_input(image.config_json, opts->image + ": the config");
+    std::string manifest = oci_manifest_json(image.config_json, image.layers);
     print_json({{"image", opts->image},
-                {"format", image_format_name(source->format())},
-                {"repo_tags", source->repo_tags()},
-                {"config_digest", sha256_digest(source->config_json())},
+                {"format", image_format_name(image.format)},
+                {"repo_tags", image.repo_tags},
+                {"config_digest", sha256_digest(image.config_json)},
                 {"manifest", json::parse(manifest)},
                 {"config", config},
                 {"layers", layers_json}});

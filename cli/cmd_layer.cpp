@@ -19,7 +19,8 @@ void define_layer_command(CommandLine& cmd) {
   auto opts = std::make_shared<Options>();
   opts->spec.add_to(cmd, false);
   cmd.option("-o,--output", opts->output, "Directory to create (or an empty one); appears only when complete")
-      .required();
+      .required()
+      .not_empty();
   opts->sandbox.add_to(cmd);
   add_global_flags(cmd);
   cmd.callback([opts] {

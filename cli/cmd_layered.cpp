@@ -104,7 +104,7 @@ void run(const LayeredOptions& o, bool stream, bool registry = false) {
 void define_layered_command(CommandLine& cmd) {
   auto opts = std::make_shared<LayeredOptions>();
   opts->spec.add_to(cmd, true);
-  cmd.option("-o,--output", opts->output, "Output path, or docker://HOST/REPO[:TAG] (default: NAME.tar)");
+  cmd.option("-o,--output", opts->output, "Output path, or docker://HOST/REPO[:TAG] (default: NAME.tar)").not_empty();
   cmd.option("--format", opts->format, "docker-archive (default), oci-dir or oci-archive");
   add_cache_flags(cmd, *opts);
   add_global_flags(cmd);
@@ -122,7 +122,7 @@ void define_stream_command(CommandLine& cmd) {
 void define_manifest_command(CommandLine& cmd) {
   auto opts = std::make_shared<LayeredOptions>();
   opts->spec.add_to(cmd, true);
-  cmd.option("-o,--output", opts->output, "Output directory, or docker://HOST/REPO[:TAG] (default: NAME.registry)");
+  cmd.option("-o,--output", opts->output, "Output directory, or docker://HOST/REPO[:TAG] (default: NAME.registry)").not_empty();
   add_cache_flags(cmd, *opts);
   add_global_flags(cmd);
   cmd.callback([opts] {

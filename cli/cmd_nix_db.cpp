@@ -5,11 +5,10 @@
 #include "image/closure/store_path.h"
 #include "image/nix/nar_hash_text.h"
 #include "image/nix/seed.h"
+#include "image/time_value.h"
 #include "sys/error.h"
 #include "sys/files.h"
 
-#include <charconv>
-#include <cstdlib>
 #include <memory>
 
 namespace strata::cli {
@@ -24,20 +23,14 @@ struct NixDbOptions {
   std::string registration_time;
 };
 
-int64_t parse_seconds(const std::string& text, const std::string& what) {
-  int64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value < 0)
-    fail_input("{} must be a number of seconds since 1970, got '{}'", what, text);
-  return value;
-}
-
 // --registration-time, else SOURCE_DATE_EPOCH, else 1970-01-01T00:00:01Z; never the clock.
 int64_t registration_time(const NixDbOptions& o) {
-  if (!o.registration_time.empty()) return parse_seconds(o.registration_time, "--registration-time");
-  if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH"); epoch && *epoch)
-    return parse_seconds(epoch, "SOURCE_DATE_EPOCH");
-  return 1;
+  if (o.registration_time.empty()) return source_date_epoch().value_or(1);
+  auto seconds = parse_epoch_seconds(o.registration_time);
+  if (!seconds)
+    fail_input("--registration-time must be a number of seconds in 0..{}, got '{:.40}'", max_epoch_seconds,
+               o.registration_time);
+  return *seconds;
 }
 
 void run_nix_db(const NixDbOptions& o) {

@@ -21,7 +21,7 @@ void define_shadow_setup_command(CommandLine& cmd) {
   cmd.callback([opts] {
     if (opts->script) {
       if (!opts->root.empty()) fail_input("shadow-setup: --script takes no ROOT (got {})", opts->root);
-      std::fputs(shadow_setup_script().c_str(), stdout);
+      write_stdout(shadow_setup_script());
       return;
     }
     if (opts->root.empty()) fail_input("shadow-setup: ROOT is missing (the image root directory)");

@@ -17,6 +17,11 @@ CommandLine::Added& CommandLine::Added::show_default() {
   return *this;
 }
 
+CommandLine::Added& CommandLine::Added::not_empty() {
+  option_->check([](const std::string& value) { return value.empty() ? std::string("an empty value is no path") : std::string(); });
+  return *this;
+}
+
 template <typename T> CommandLine::Added CommandLine::option(const std::string& names, T& into, const std::string& help) {
   return Added(command_.add_option(names, into, help));
 }

@@ -21,6 +21,7 @@ public:
     explicit Added(CLI::Option* option) : option_(option) {}
     Added& required();      // the command fails without it
     Added& show_default();  // --help shows the variable's initial value
+    Added& not_empty();     // an empty value (-o "") is a usage error, not the default
 
   private:
     CLI::Option* option_;

@@ -2,6 +2,7 @@
 
 #include "cli/common.h"
 #include "sys/error.h"
+#include "sys/files.h"
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -95,6 +96,7 @@ const Command* add_commands(CLI::App& app, int argc, const char* const* argv) {
 } // namespace
 
 int run_command_line(int argc, char** argv) {
+  reserve_standard_fds();
   CLI::App app{"strata: build Docker and OCI images without root, a VM or a daemon", "strata"};
   app.set_version_flag("--version", "strata 0.1.0");
   app.require_subcommand(1);

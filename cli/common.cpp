@@ -1,5 +1,7 @@
 #include "cli/common.h"
 
+#include "sys/files.h"
+
 #include <clocale>
 #include <cstdio>
 #include <unistd.h>
@@ -27,9 +29,14 @@ void use_utf8_names() {
 }
 
 void print_json(const nlohmann::json& value) {
-  std::string text = isatty(STDOUT_FILENO) ? value.dump(2) : value.dump();
-  std::fprintf(stdout, "%s\n", text.c_str());
+  // A path from the command line need not be UTF-8: such bytes print as U+FFFD.
+  std::string text = value.dump(isatty(STDOUT_FILENO) ? 2 : -1, ' ', false, nlohmann::json::error_handler_t::replace);
+  write_stdout(text + "\n");
+}
+
+void write_stdout(std::string_view text) {
   std::fflush(stdout);
+  write_all(STDOUT_FILENO, text, "stdout");
 }
 
 } // namespace strata::cli

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 
 namespace strata::cli {
 
@@ -25,6 +26,8 @@ void note(const std::string& message);
 void verbose(const std::string& message);
 // Prints JSON to stdout (pretty when stdout is a terminal).
 void print_json(const nlohmann::json& value);
+// Writes text to stdout; WorkError "cannot write stdout: …" when it cannot (closed, full).
+void write_stdout(std::string_view text);
 
 // libarchive converts names through the locale: makes it UTF-8, whatever the caller's.
 // Called before any thread starts, by main() or by a command that sets it only when it

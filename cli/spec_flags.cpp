@@ -1,5 +1,6 @@
 #include "cli/spec_flags.h"
 
+#include "image/json_input.h"
 #include "sys/error.h"
 #include "sys/files.h"
 
@@ -51,17 +52,13 @@ Spec SpecFlags::load() const {
   if (from_image) object["fromImage"] = from_image->rfind("docker://", 0) == 0 ? *from_image : abs(*from_image);
   if (from_image_name) object["fromImageName"] = *from_image_name;
   if (from_image_tag) object["fromImageTag"] = *from_image_tag;
-  if (config_json) {
-    try {
-      object["config"] = json::parse(*config_json);
-    } catch (const json::parse_error& e) {
-      fail_input("--config-json is not valid JSON: {}", e.what());
-    }
-  }
+  if (config_json) object["config"] = parse_json_input(*config_json, "--config-json");
   if (created) object["created"] = *created;
   if (mtime) {
     bool numeric = !mtime->empty() && mtime->find_first_not_of("0123456789") == std::string::npos;
-    object["mtime"] = numeric ? json(std::stoll(*mtime)) : json(*mtime);
+    auto seconds = numeric ? parse_epoch_seconds(*mtime) : std::nullopt;
+    if (numeric && !seconds) fail_input("--mtime {:.40} is outside 0..{} (9999-12-31T23:59:59Z)", *mtime, max_epoch_seconds);
+    object["mtime"] = numeric ? json(*seconds) : json(*mtime);
   }
   if (extra_commands) object["extraCommands"] = *extra_commands;
   if (run_as_root) object["runAsRoot"] = *run_as_root;

@@ -17,7 +17,8 @@ struct SpecFlags {
       extra_commands, run_as_root, fake_root_commands, store_dir, architecture, closure_graph,
       layering_pipeline;
   std::vector<std::string> copy_to_root;
-  std::optional<int> max_layers, uid, gid;
+  std::optional<int> max_layers;
+  std::optional<int64_t> uid, gid;
   std::optional<std::string> compress;
 
   void add_to(CommandLine& cmd, bool layered);

@@ -1,6 +1,9 @@
 #include "image/image_reader.h"
 
+#include "image/image_members.h"
+#include "image/json_input.h"
 #include "image/layer_reader.h"
+#include "image/streamed_archive.h"
 #include "image/tar_index.h"
 #include "sys/error.h"
 #include "sys/files.h"
@@ -19,14 +22,6 @@ namespace strata {
 using nlohmann::json;
 
 namespace {
-
-json parse_json(const std::string& text, const std::string& what) {
-  try {
-    return json::parse(text);
-  } catch (const json::exception& e) {
-    fail_input("{} is not valid JSON: {}", what, e.what());
-  }
-}
 
 // Splits "registry/repo:tag" into repo and tag (a ':' after the last '/').
 std::pair<std::string, std::string> split_repo_tag(const std::string& ref) {
@@ -52,28 +47,252 @@ std::string describe(const ImageSelector& s) {
 // Reads the diff_ids out of a config, checking there is one per layer.
 std::vector<std::string> config_diff_ids(const json& config, size_t layer_count, const std::string& what) {
   std::vector<std::string> ids;
-  try {
-    for (const auto& d : config.at("rootfs").at("diff_ids")) ids.push_back(d.get<std::string>());
-  } catch (const json::exception&) {
-    fail_input("{}: the config has no rootfs.diff_ids", what);
+  const json* diff_ids = nullptr;
+  if (config.is_object() && config.contains("rootfs") && config["rootfs"].is_object() &&
+      config["rootfs"].contains("diff_ids"))
+    diff_ids = &config["rootfs"]["diff_ids"];
+  if (!diff_ids || !diff_ids->is_array()) fail_input("{}: the config has no rootfs.diff_ids", what);
+  for (const auto& d : *diff_ids) {
+    if (!d.is_string() || !is_sha256_digest(d.get_ref<const std::string&>()))
+      fail_input("{}: bad diff_id {:.100}", what, d.dump());
+    ids.push_back(d.get<std::string>());
   }
   if (ids.size() != layer_count)
     fail_input("{}: the config lists {} diff_ids for {} layers", what, ids.size(), layer_count);
-  for (const auto& id : ids)
-    if (!is_sha256_digest(id)) fail_input("{}: bad diff_id '{}'", what, id);
   return ids;
 }
 
+std::string string_member(const json& object, const char* key, const std::string& what) {
+  if (!object.is_object() || !object.contains(key) || !object[key].is_string())
+    fail_input("{}: '{}' is missing or not a string", what, key);
+  return object[key].get<std::string>();
+}
+
+// What a format's metadata says about the image: its config and where its layers are.
+struct ParsedImage {
+  ImageFormat format = ImageFormat::DockerArchive;
+  std::string config_json;
+  std::vector<LayerDescriptor> layers;
+  std::vector<std::string> layer_members; // the member holding each layer's blob
+  std::vector<std::string> repo_tags;
+  std::string manifest_json; // OCI: the image manifest as stored
+};
+
+ParsedImage parse_docker_archive(const ImageMembers& members, const std::string& what, const ImageSelector& sel) {
+  ParsedImage image;
+  image.format = ImageFormat::DockerArchive;
+  json manifest = parse_json_input(members.read("manifest.json"), what + ": manifest.json");
+  if (!manifest.is_array() || manifest.empty()) fail_input("{}: manifest.json lists no image", what);
+  const json* chosen = nullptr;
+  std::vector<std::string> available;
+  for (const auto& img : manifest) {
+    std::vector<std::string> tags;
+    if (img.is_object() && img.contains("RepoTags") && img["RepoTags"].is_array())
+      for (const auto& t : img["RepoTags"])
+        if (t.is_string()) tags.push_back(t.get<std::string>());
+    available.insert(available.end(), tags.begin(), tags.end());
+    bool ok = sel.name.empty() && sel.tag.empty();
+    for (const auto& t : tags) ok = ok || matches(t, sel);
+    if (ok && !chosen) {
+      chosen = &img;
+      image.repo_tags = tags;
+    }
+  }
+  if (!chosen)
+    fail_input("{} has no image {} (it has: {})", what, describe(sel),
+               available.empty() ? "untagged images only" : fmt::format("{}", fmt::join(available, ", ")));
+  std::string manifest_what = what + ": manifest.json";
+  image.config_json = members.read(string_member(*chosen, "Config", manifest_what));
+  if (!chosen->contains("Layers") || !(*chosen)["Layers"].is_array())
+    fail_input("{}: 'Layers' is missing or not a list", manifest_what);
+  for (const auto& l : (*chosen)["Layers"]) {
+    if (!l.is_string()) fail_input("{}: 'Layers' holds a non-string {:.100}", manifest_what, l.dump());
+    image.layer_members.push_back(l.get<std::string>());
+  }
+  json config = parse_json_input(image.config_json, what + ": config");
+  auto diff_ids = config_diff_ids(config, image.layer_members.size(), what);
+  for (size_t i = 0; i < image.layer_members.size(); ++i) {
+    auto facts = members.facts(image.layer_members[i]);
+    if (!facts) fail_input("{}: layer {} is missing from the archive", what, image.layer_members[i]);
+    LayerDescriptor d;
+    d.diff_id = diff_ids[i];
+    d.compression = facts->compression;
+    d.size = facts->size;
+    d.digest = !facts->digest.empty() ? facts->digest : d.compression == Compression::None ? d.diff_id : "";
+    image.layers.push_back(d);
+  }
+  return image;
+}
+
+std::string oci_blob_name(const std::string& digest, const std::string& what) {
+  if (!is_sha256_digest(digest)) fail_input("{}: unsupported digest '{:.100}'", what, digest);
+  return "blobs/sha256/" + digest.substr(7);
+}
+
+std::string read_oci_blob(const ImageMembers& members, const std::string& digest, const std::string& what) {
+  std::string data = members.read(oci_blob_name(digest, what));
+  if (sha256_digest(data) != digest) fail_input("{}: blob {} does not match its digest", what, digest);
+  return data;
+}
+
+// A manifest's names: the ref.name annotation (a bare tag, or "name:tag") and
+// containerd's full image name.
+const json* find_oci_manifest(const json& index, const ImageSelector& sel, const std::string& what,
+                              std::vector<std::string>& available, std::vector<std::string>& repo_tags) {
+  if (!index.is_object() || !index.contains("manifests") || !index["manifests"].is_array())
+    fail_input("{}: index.json lists no manifests", what);
+  for (const auto& m : index["manifests"]) {
+    std::string ref_name, full_name;
+    if (m.is_object() && m.contains("annotations") && m["annotations"].is_object()) {
+      const json& annotations = m["annotations"];
+      auto text = [&](const char* key) {
+        auto it = annotations.find(key);
+        return it != annotations.end() && it->is_string() ? it->get<std::string>() : std::string();
+      };
+      ref_name = text("org.opencontainers.image.ref.name");
+      full_name = text("io.containerd.image.name");
+    }
+    if (full_name.empty() && ref_name.find_first_of(":/") != std::string::npos) full_name = ref_name;
+    std::string tag = full_name.empty() ? ref_name : split_repo_tag(full_name).second;
+    if (!ref_name.empty() || !full_name.empty()) available.push_back(full_name.empty() ? ref_name : full_name);
+    bool tag_ok = sel.tag.empty() || sel.tag == tag || sel.tag == ref_name;
+    bool name_ok = sel.name.empty() || (!full_name.empty() && matches(full_name, {sel.name, ""}));
+    if (tag_ok && name_ok) {
+      if (!full_name.empty()) repo_tags = {full_name};
+      return &m;
+    }
+  }
+  return nullptr;
+}
+
+ParsedImage parse_oci_layout(const ImageMembers& members, ImageFormat format, const std::string& what,
+                             const ImageSelector& sel) {
+  ParsedImage image;
+  image.format = format;
+  json index = parse_json_input(members.read("index.json"), what + ": index.json");
+  std::vector<std::string> available;
+  const json* chosen = find_oci_manifest(index, sel, what, available, image.repo_tags);
+  if (!chosen)
+    fail_input("{} has no image {} (it has: {})", what, describe(sel),
+               available.empty() ? "no named images" : fmt::format("{}", fmt::join(available, ", ")));
+  std::string manifest_digest = string_member(*chosen, "digest", what + ": index.json manifest");
+  image.manifest_json = read_oci_blob(members, manifest_digest, what);
+  json manifest = parse_json_input(image.manifest_json, what + ": manifest");
+  std::string manifest_what = what + ": manifest";
+  if (!manifest.is_object() || !manifest.contains("config"))
+    fail_input("{}: 'config' is missing", manifest_what);
+  image.config_json = read_oci_blob(members, string_member(manifest["config"], "digest", manifest_what + " config"), what);
+  if (!manifest.contains("layers") || !manifest["layers"].is_array())
+    fail_input("{}: 'layers' is missing or not a list", manifest_what);
+  for (const auto& l : manifest["layers"]) {
+    std::string layer_what = fmt::format("{} layer {}", manifest_what, image.layers.size() + 1);
+    LayerDescriptor d;
+    d.digest = string_member(l, "digest", layer_what);
+    if (!l.contains("size") || !l["size"].is_number_unsigned())
+      fail_input("{}: 'size' is missing or not a non-negative whole number", layer_what);
+    d.size = l["size"].get<uint64_t>();
+    d.compression = compression_of_media_type(string_member(l, "mediaType", layer_what));
+    image.layers.push_back(d);
+    image.layer_members.push_back(oci_blob_name(d.digest, what));
+  }
+  auto diff_ids = config_diff_ids(parse_json_input(image.config_json, what + ": config"), image.layers.size(), what);
+  for (size_t i = 0; i < image.layers.size(); ++i) {
+    image.layers[i].diff_id = diff_ids[i];
+    if (!members.exists(image.layer_members[i])) fail_input("{}: layer blob {} is missing", what, image.layers[i].digest);
+  }
+  return image;
+}
+
+// The members of an uncompressed image archive, read in place.
+class TarMembers : public BlobStore {
+public:
+  TarMembers(Fd fd, const std::string& what) : fd_(std::move(fd)), index_(fd_.get(), what) {}
+  std::string read(const std::string& name) const override { return index_.read(name); }
+  bool exists(const std::string& name) const override { return index_.find(name) != nullptr; }
+  std::optional<Facts> facts(const std::string& name) const override {
+    const TarIndex::Member* m = index_.find(name);
+    if (!m) return std::nullopt;
+    char magic[4] = {};
+    ssize_t n = ::pread(index_.fd(), magic, std::min<uint64_t>(sizeof magic, m->size), static_cast<off_t>(m->offset));
+    return Facts{m->size, sniff_compression(magic, n > 0 ? static_cast<size_t>(n) : 0), ""};
+  }
+  void copy(const std::string& name, ByteSink& out) const override { index_.copy(name, out); }
+  ImageSource::BlobLocation location(const std::string& name) const override {
+    const TarIndex::Member* m = index_.find(name);
+    if (!m) fail_input("missing blob {}", name);
+    return {index_.fd(), m->offset, m->size};
+  }
+
+private:
+  Fd fd_;
+  TarIndex index_;
+};
+
+// The files of an OCI layout directory; a blob that is no regular file is bad input.
+class DirMembers : public BlobStore {
+public:
+  explicit DirMembers(std::string dir) : dir_(std::move(dir)) {}
+  std::string read(const std::string& name) const override {
+    return read_input_file(dir_ + "/" + name, "OCI layout file", max_metadata_bytes);
+  }
+  bool exists(const std::string& name) const override { return path_exists(dir_ + "/" + name); }
+  std::optional<Facts> facts(const std::string& name) const override {
+    if (!exists(name)) return std::nullopt;
+    ImageSource::BlobLocation blob = location(name);
+    char magic[4] = {};
+    ssize_t n = ::pread(blob.fd, magic, sizeof magic, 0);
+    return Facts{blob.size, sniff_compression(magic, n > 0 ? static_cast<size_t>(n) : 0), ""};
+  }
+  ImageSource::BlobLocation location(const std::string& name) const override {
+    auto it = open_blobs_.find(name);
+    if (it == open_blobs_.end()) it = open_blobs_.emplace(name, open_input_file(dir_ + "/" + name, "blob")).first;
+    struct stat st;
+    if (::fstat(it->second.get(), &st) < 0) fail_errno(fmt::format("cannot stat {}/{}", dir_, name));
+    return {it->second.get(), 0, static_cast<uint64_t>(st.st_size)};
+  }
+  void copy(const std::string& name, ByteSink& out) const override {
+    Fd fd = open_input_file(dir_ + "/" + name, "blob");
+    std::vector<char> buf(1 << 20);
+    for (;;) {
+      size_t n = read_full(fd.get(), buf.data(), buf.size(), name);
+      if (n) out.write(buf.data(), n);
+      if (n < buf.size()) break;
+    }
+  }
+
+private:
+  std::string dir_;
+  mutable std::map<std::string, Fd> open_blobs_;
+};
+
+class StoredImage : public ImageSource {
+public:
+  StoredImage(std::unique_ptr<BlobStore> store, ParsedImage parsed)
+      : store_(std::move(store)), layer_members_(std::move(parsed.layer_members)) {
+    format_ = parsed.format;
+    config_json_ = std::move(parsed.config_json);
+    layers_ = std::move(parsed.layers);
+    repo_tags_ = std::move(parsed.repo_tags);
+    manifest_json_ = std::move(parsed.manifest_json);
+  }
+  void copy_layer(size_t i, ByteSink& out) const override { store_->copy(layer_members_.at(i), out); }
+  BlobLocation layer_location(size_t i) const override { return store_->location(layer_members_.at(i)); }
+
+private:
+  std::unique_ptr<BlobStore> store_;
+  std::vector<std::string> layer_members_;
+};
+
 // A whole-archive compressed file (.tar.gz, .tar.zst) is decompressed once into an
 // unlinked temp file, so members can be read in place.
-Fd decompress_to_temp(const std::string& path) {
+Fd decompress_to_temp(int compressed, const std::string& path) {
   int fd = ::open(default_temp_parent().c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
   if (fd < 0) fail_errno(fmt::format("cannot create a temporary file in {}", default_temp_parent()));
   Fd out(fd);
   std::unique_ptr<archive, int (*)(archive*)> a(archive_read_new(), archive_read_free);
   support_layer_compressions(a.get());
   archive_read_support_format_raw(a.get());
-  if (archive_read_open_filename(a.get(), path.c_str(), 1 << 20) != ARCHIVE_OK)
+  if (archive_read_open_fd(a.get(), compressed, 1 << 20) != ARCHIVE_OK)
     fail_input("cannot read {}: {}", path, archive_error_string(a.get()));
   archive_entry* entry;
   if (archive_read_next_header(a.get(), &entry) != ARCHIVE_OK)
@@ -88,217 +307,75 @@ Fd decompress_to_temp(const std::string& path) {
   return out;
 }
 
-Compression sniff_member(const TarIndex& index, const TarIndex::Member& m) {
-  char magic[4] = {};
-  ssize_t n = ::pread(index.fd(), magic, sizeof magic, static_cast<off_t>(m.offset));
-  return sniff_compression(magic, n > 0 ? static_cast<size_t>(n) : 0);
+ParsedImage parse_archive(const ImageMembers& members, const std::string& path, const ImageSelector& selector) {
+  if (members.exists("oci-layout") && members.exists("index.json"))
+    return parse_oci_layout(members, ImageFormat::OciArchive, path, selector);
+  if (!members.exists("manifest.json")) fail_input("{} is neither a docker-archive nor an OCI archive", path);
+  return parse_docker_archive(members, path, selector);
 }
 
-class DockerArchiveSource : public ImageSource {
-public:
-  DockerArchiveSource(Fd fd, std::unique_ptr<TarIndex> index, const std::string& what, const ImageSelector& sel)
-      : fd_(std::move(fd)), index_(std::move(index)) {
-    format_ = ImageFormat::DockerArchive;
-    json manifest = parse_json(index_->read("manifest.json"), what + ": manifest.json");
-    if (!manifest.is_array() || manifest.empty()) fail_input("{}: manifest.json lists no image", what);
-    const json* chosen = nullptr;
-    std::vector<std::string> available;
-    for (const auto& img : manifest) {
-      std::vector<std::string> tags;
-      if (img.contains("RepoTags") && img["RepoTags"].is_array())
-        for (const auto& t : img["RepoTags"])
-          if (t.is_string()) tags.push_back(t.get<std::string>());
-      available.insert(available.end(), tags.begin(), tags.end());
-      bool ok = sel.name.empty() && sel.tag.empty();
-      for (const auto& t : tags) ok = ok || matches(t, sel);
-      if (ok && !chosen) {
-        chosen = &img;
-        repo_tags_ = tags;
-      }
-    }
-    if (!chosen)
-      fail_input("{} has no image {} (it has: {})", what, describe(sel),
-                 available.empty() ? "untagged images only" : fmt::format("{}", fmt::join(available, ", ")));
-    try {
-      config_json_ = index_->read(chosen->at("Config").get<std::string>());
-      for (const auto& l : chosen->at("Layers")) layer_members_.push_back(l.get<std::string>());
-    } catch (const json::exception& e) {
-      fail_input("{}: malformed manifest.json: {}", what, e.what());
-    }
-    json config = parse_json(config_json_, what + ": config");
-    auto diff_ids = config_diff_ids(config, layer_members_.size(), what);
-    for (size_t i = 0; i < layer_members_.size(); ++i) {
-      const TarIndex::Member* m = index_->find(layer_members_[i]);
-      if (!m) fail_input("{}: layer {} is missing from the archive", what, layer_members_[i]);
-      LayerDescriptor d;
-      d.diff_id = diff_ids[i];
-      d.compression = sniff_member(*index_, *m);
-      d.size = m->size;
-      if (d.compression == Compression::None) d.digest = d.diff_id;
-      layers_.push_back(d);
-    }
-  }
-
-  void copy_layer(size_t i, ByteSink& out) const override { index_->copy(layer_members_.at(i), out); }
-  BlobLocation layer_location(size_t i) const override {
-    const TarIndex::Member* m = index_->find(layer_members_.at(i));
-    return {index_->fd(), m->offset, m->size};
-  }
-
-private:
-  Fd fd_;
-  std::unique_ptr<TarIndex> index_;
-  std::vector<std::string> layer_members_;
+// An image path: an OCI layout directory (fd empty) or an open regular file.
+struct ImagePath {
+  bool directory = false;
+  Fd file;
+  Compression compression = Compression::None;
 };
 
-// Blob storage of an OCI layout: a directory, or the members of an archive.
-class OciBlobs {
-public:
-  virtual ~OciBlobs() = default;
-  virtual std::string read(const std::string& name) const = 0;
-  virtual void copy(const std::string& name, ByteSink& out) const = 0;
-  virtual bool exists(const std::string& name) const = 0;
-  virtual ImageSource::BlobLocation location(const std::string& name) const = 0;
-};
-
-class OciDirBlobs : public OciBlobs {
-public:
-  explicit OciDirBlobs(std::string dir) : dir_(std::move(dir)) {}
-  std::string read(const std::string& name) const override { return read_file(dir_ + "/" + name); }
-  bool exists(const std::string& name) const override { return path_exists(dir_ + "/" + name); }
-  ImageSource::BlobLocation location(const std::string& name) const override {
-    auto it = open_blobs_.find(name);
-    if (it == open_blobs_.end()) it = open_blobs_.emplace(name, open_or_fail(dir_ + "/" + name, O_RDONLY)).first;
-    struct stat st;
-    if (::fstat(it->second.get(), &st) < 0) fail_errno(fmt::format("cannot stat {}/{}", dir_, name));
-    return {it->second.get(), 0, static_cast<uint64_t>(st.st_size)};
-  }
-  void copy(const std::string& name, ByteSink& out) const override {
-    Fd fd = open_or_fail(dir_ + "/" + name, O_RDONLY);
-    std::vector<char> buf(1 << 20);
-    for (;;) {
-      size_t n = read_full(fd.get(), buf.data(), buf.size(), name);
-      if (n) out.write(buf.data(), n);
-      if (n < buf.size()) break;
-    }
-  }
-
-private:
-  std::string dir_;
-  mutable std::map<std::string, Fd> open_blobs_;
-};
-
-class OciArchiveBlobs : public OciBlobs {
-public:
-  OciArchiveBlobs(Fd fd, std::unique_ptr<TarIndex> index) : fd_(std::move(fd)), index_(std::move(index)) {}
-  std::string read(const std::string& name) const override { return index_->read(name); }
-  bool exists(const std::string& name) const override { return index_->find(name) != nullptr; }
-  void copy(const std::string& name, ByteSink& out) const override { index_->copy(name, out); }
-  ImageSource::BlobLocation location(const std::string& name) const override {
-    const TarIndex::Member* m = index_->find(name);
-    if (!m) fail_input("missing blob {}", name);
-    return {index_->fd(), m->offset, m->size};
-  }
-
-private:
-  Fd fd_;
-  std::unique_ptr<TarIndex> index_;
-};
-
-class OciSource : public ImageSource {
-public:
-  OciSource(ImageFormat format, std::unique_ptr<OciBlobs> blobs, const std::string& what, const ImageSelector& sel)
-      : blobs_(std::move(blobs)), what_(what) {
-    format_ = format;
-    json index = parse_json(blobs_->read("index.json"), what + ": index.json");
-    std::vector<std::string> available;
-    const json* chosen = find_manifest(index, sel, available);
-    if (!chosen)
-      fail_input("{} has no image {} (it has: {})", what, describe(sel),
-                 available.empty() ? "no named images" : fmt::format("{}", fmt::join(available, ", ")));
-    manifest_json_ = read_blob(chosen->at("digest").get<std::string>());
-    json manifest = parse_json(manifest_json_, what + ": manifest");
-    try {
-      config_json_ = read_blob(manifest.at("config").at("digest").get<std::string>());
-      for (const auto& l : manifest.at("layers")) {
-        LayerDescriptor d;
-        d.digest = l.at("digest").get<std::string>();
-        d.size = l.at("size").get<uint64_t>();
-        d.compression = compression_of_media_type(l.at("mediaType").get<std::string>());
-        layers_.push_back(d);
-      }
-    } catch (const json::exception& e) {
-      fail_input("{}: malformed manifest: {}", what, e.what());
-    }
-    auto diff_ids = config_diff_ids(parse_json(config_json_, what + ": config"), layers_.size(), what);
-    for (size_t i = 0; i < layers_.size(); ++i) {
-      layers_[i].diff_id = diff_ids[i];
-      if (!blobs_->exists(blob_name(layers_[i].digest))) fail_input("{}: layer blob {} is missing", what, layers_[i].digest);
-    }
-  }
-
-  void copy_layer(size_t i, ByteSink& out) const override { blobs_->copy(blob_name(layers_.at(i).digest), out); }
-  BlobLocation layer_location(size_t i) const override { return blobs_->location(blob_name(layers_.at(i).digest)); }
-
-private:
-  std::string blob_name(const std::string& digest) const {
-    if (!is_sha256_digest(digest)) fail_input("{}: unsupported digest '{}'", what_, digest);
-    return "blobs/sha256/" + digest.substr(7);
-  }
-  std::string read_blob(const std::string& digest) const {
-    std::string data = blobs_->read(blob_name(digest));
-    if (sha256_digest(data) != digest) fail_input("{}: blob {} does not match its digest", what_, digest);
-    return data;
-  }
-
-  // A manifest's names: the ref.name annotation (a bare tag, or "name:tag") and
-  // containerd's full image name.
-  const json* find_manifest(const json& index, const ImageSelector& sel, std::vector<std::string>& available) {
-    if (!index.contains("manifests") || !index["manifests"].is_array()) fail_input("{}: index.json lists no manifests", what_);
-    for (const auto& m : index["manifests"]) {
-      std::string ref_name, full_name;
-      if (m.contains("annotations") && m["annotations"].is_object()) {
-        ref_name = m["annotations"].value("org.opencontainers.image.ref.name", "");
-        full_name = m["annotations"].value("io.containerd.image.name", "");
-      }
-      if (full_name.empty() && ref_name.find_first_of(":/") != std::string::npos) full_name = ref_name;
-      std::string tag = full_name.empty() ? ref_name : split_repo_tag(full_name).second;
-      if (!ref_name.empty() || !full_name.empty()) available.push_back(full_name.empty() ? ref_name : full_name);
-      bool tag_ok = sel.tag.empty() || sel.tag == tag || sel.tag == ref_name;
-      bool name_ok = sel.name.empty() || (!full_name.empty() && matches(full_name, {sel.name, ""}));
-      if (tag_ok && name_ok) {
-        if (!full_name.empty()) repo_tags_ = {full_name};
-        return &m;
-      }
-    }
-    return nullptr;
-  }
-
-  std::unique_ptr<OciBlobs> blobs_;
-  std::string what_;
-};
-
-} // namespace
-
-std::unique_ptr<ImageSource> ImageSource::open(const std::string& path, const ImageSelector& selector) {
+ImagePath open_image_path(const std::string& path) {
+  ImagePath image;
   struct stat st;
   if (::stat(path.c_str(), &st) < 0) fail_input("image {} does not exist", path);
   if (S_ISDIR(st.st_mode)) {
     if (!path_exists(path + "/oci-layout") || !path_exists(path + "/index.json"))
       fail_input("{} is a directory but not an OCI layout (no oci-layout or index.json)", path);
-    return std::make_unique<OciSource>(ImageFormat::OciDir, std::make_unique<OciDirBlobs>(path), path, selector);
+    image.directory = true;
+    return image;
   }
-  Fd fd = open_or_fail(path, O_RDONLY);
+  image.file = open_input_file(path, "image");
   char magic[4] = {};
-  ssize_t n = ::pread(fd.get(), magic, sizeof magic, 0);
+  ssize_t n = ::pread(image.file.get(), magic, sizeof magic, 0);
   if (n <= 0) fail_input("image {} is empty", path);
-  if (sniff_compression(magic, static_cast<size_t>(n)) != Compression::None) fd = decompress_to_temp(path);
-  auto index = std::make_unique<TarIndex>(fd.get(), path);
-  if (index->find("oci-layout") && index->find("index.json"))
-    return std::make_unique<OciSource>(ImageFormat::OciArchive,
-                                       std::make_unique<OciArchiveBlobs>(std::move(fd), std::move(index)), path, selector);
-  if (!index->find("manifest.json")) fail_input("{} is neither a docker-archive nor an OCI archive", path);
-  return std::make_unique<DockerArchiveSource>(std::move(fd), std::move(index), path, selector);
+  image.compression = sniff_compression(magic, static_cast<size_t>(n));
+  return image;
+}
+
+std::unique_ptr<ImageSource> open_stored(ImagePath image, const std::string& path, const ImageSelector& selector) {
+  if (image.directory) {
+    auto members = std::make_unique<DirMembers>(path);
+    ParsedImage parsed = parse_oci_layout(*members, ImageFormat::OciDir, path, selector);
+    return std::make_unique<StoredImage>(std::move(members), std::move(parsed));
+  }
+  Fd fd = image.compression == Compression::None ? std::move(image.file) : decompress_to_temp(image.file.get(), path);
+  auto members = std::make_unique<TarMembers>(std::move(fd), path);
+  ParsedImage parsed = parse_archive(*members, path, selector);
+  return std::make_unique<StoredImage>(std::move(members), std::move(parsed));
+}
+
+} // namespace
+
+std::unique_ptr<ImageSource> ImageSource::open(const std::string& path, const ImageSelector& selector) {
+  return open_stored(open_image_path(path), path, selector);
+}
+
+ImageInfo read_image_info(const std::string& path, const ImageSelector& selector) {
+  ImagePath image = open_image_path(path);
+  if (!image.directory && image.compression != Compression::None) {
+    StreamedArchive members(std::move(image.file), path);
+    ParsedImage parsed = parse_archive(members, path, selector);
+    return {parsed.format, std::move(parsed.config_json), std::move(parsed.layers), std::move(parsed.repo_tags)};
+  }
+  auto source = open_stored(std::move(image), path, selector);
+  ImageInfo info{source->format(), source->config_json(), source->layers(), source->repo_tags()};
+  // docker-archive records no blob digests for compressed layers: hash them.
+  for (size_t i = 0; i < info.layers.size(); ++i) {
+    if (!info.layers[i].digest.empty()) continue;
+    NullSink null;
+    DigestingSink digesting(null);
+    source->copy_layer(i, digesting);
+    info.layers[i].digest = digesting.digest();
+    info.layers[i].size = digesting.size();
+  }
+  return info;
 }
 
 } // namespace strata

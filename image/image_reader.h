@@ -51,4 +51,16 @@ protected:
   std::string manifest_json_;
 };
 
+// What `inspect` shows of an image, read without staging it anywhere: a compressed
+// archive (.tar.gz, .tar.zst) is read in one streaming pass, never decompressed into
+// $TMPDIR; the blob digests docker-archive does not record are computed. Every layer's
+// digest and size are set.
+struct ImageInfo {
+  ImageFormat format = ImageFormat::DockerArchive;
+  std::string config_json;
+  std::vector<LayerDescriptor> layers;
+  std::vector<std::string> repo_tags;
+};
+ImageInfo read_image_info(const std::string& path, const ImageSelector& selector = {});
+
 } // namespace strata

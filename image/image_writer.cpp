@@ -84,6 +84,7 @@ void write_docker_metadata(ArchiveWriter& archive, const std::vector<LayerDescri
 AtomicFile open_archive_output(const std::string& output) {
   if (output != "-") return AtomicFile(output);
   if (::isatty(STDOUT_FILENO)) fail_input("refusing to write an image archive to a terminal; use -o FILE");
+  require_writable_stdout();
   return AtomicFile::to_stream(STDOUT_FILENO, "stdout");
 }
 

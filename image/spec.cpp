@@ -1,5 +1,8 @@
 #include "image/spec.h"
 
+#include "image/config_schema.h"
+#include "image/json_input.h"
+#include "image/reference.h"
 #include "sys/error.h"
 #include "sys/files.h"
 
@@ -9,7 +12,12 @@
 #include <cstdlib>
 #include <ctime>
 #include <functional>
+#include <cerrno>
+#include <cstring>
+#include <linux/magic.h>
 #include <map>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -37,7 +45,9 @@ public:
   }
   std::string str(const std::string& key, const json& v) const {
     if (!v.is_string()) wrong_type(key, v, "a string");
-    return v.get<std::string>();
+    const std::string& s = v.get_ref<const std::string&>();
+    if (s.find('\0') != std::string::npos) fail_input("{}: '{}' holds a NUL byte", what_, key);
+    return s;
   }
   bool boolean(const std::string& key, const json& v) const {
     if (!v.is_boolean()) wrong_type(key, v, "a boolean");
@@ -45,6 +55,8 @@ public:
   }
   int64_t integer(const std::string& key, const json& v, int64_t lo, int64_t hi) const {
     if (!v.is_number_integer()) wrong_type(key, v, "a whole number");
+    if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(hi))
+      fail_input("{}: '{}' is {}, outside {}..{}", what_, key, v.get<uint64_t>(), lo, hi);
     int64_t n = v.get<int64_t>();
     if (n < lo || n > hi) fail_input("{}: '{}' is {}, outside {}..{}", what_, key, n, lo, hi);
     return n;
@@ -63,23 +75,37 @@ public:
     return out;
   }
 
+  // architecture, os, variant: GOARCH/GOOS-style words ("amd64", "linux", "v8").
+  std::string platform_value(const std::string& key, const json& v) const {
+    std::string s = str(key, v);
+    bool word = !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](unsigned char c) {
+      return std::isalnum(c) || c == '_' || c == '.' || c == '-';
+    });
+    if (!word) fail_input("{}: '{}' is '{:.80}', not a platform name such as amd64, linux or v8", what_, key, s);
+    return s;
+  }
+
   const std::string& what() const { return what_; }
 
 private:
   std::string what_, base_dir_;
 };
 
-bool valid_image_name(const std::string& n) {
-  if (n.empty()) return false;
-  return std::all_of(n.begin(), n.end(), [](char c) {
-    return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '.' ||
-           c == '_' || c == '-' || c == '/' || c == ':';
-  });
-}
-
-bool valid_tag(const std::string& t) {
-  if (t.empty() || t.size() > 128 || t[0] == '.' || t[0] == '-') return false;
-  return std::all_of(t.begin(), t.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-'; });
+// A copyToRoot path must exist, be readable (a directory searchable too), and hold
+// files: the kernel's views (/proc, /sys) are no tree to copy.
+void check_copy_source(const std::string& what, const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) < 0) {
+    if (errno == ENOENT) fail_input("{}: copyToRoot path {} does not exist", what, path);
+    fail_input("{}: copyToRoot path {} cannot be read: {}", what, path, std::strerror(errno));
+  }
+  if (S_ISLNK(st.st_mode) && ::stat(path.c_str(), &st) < 0) return; // a dangling link is copied as a link
+  if (::access(path.c_str(), S_ISDIR(st.st_mode) ? R_OK | X_OK : R_OK) < 0)
+    fail_input("{}: copyToRoot path {} cannot be read: {}", what, path, std::strerror(errno));
+  struct statfs fs;
+  if (::statfs(path.c_str(), &fs) == 0 && (fs.f_type == PROC_SUPER_MAGIC || fs.f_type == SYSFS_MAGIC))
+    fail_input("{}: copyToRoot path {} is in the kernel's {} filesystem, not a tree of files to copy", what, path,
+               fs.f_type == PROC_SUPER_MAGIC ? "proc" : "sys");
 }
 
 // null, "auto" or "popularity", a list of steps, or the path of a JSON file holding one
@@ -110,37 +136,6 @@ void parse_layering(const SpecParser& p, const std::string& key, const json& v, 
 }
 
 } // namespace
-
-std::optional<int64_t> parse_rfc3339(const std::string& text) {
-  int y, mo, d, h, mi, s;
-  int consumed = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &consumed) != 6 || consumed != 19)
-    return std::nullopt;
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return std::nullopt;
-  std::string rest = text.substr(19);
-  if (!rest.empty() && rest[0] == '.') {
-    size_t i = 1;
-    while (i < rest.size() && std::isdigit(static_cast<unsigned char>(rest[i]))) ++i;
-    if (i == 1) return std::nullopt;
-    rest = rest.substr(i);
-  }
-  int64_t offset = 0;
-  if (rest == "Z" || rest == "z") {
-  } else if (rest.size() == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':') {
-    int oh = std::atoi(rest.substr(1, 2).c_str()), om = std::atoi(rest.substr(4, 2).c_str());
-    offset = (oh * 3600 + om * 60) * (rest[0] == '+' ? 1 : -1);
-  } else {
-    return std::nullopt;
-  }
-  struct tm tm = {};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = s;
-  return static_cast<int64_t>(::timegm(&tm)) - offset;
-}
 
 std::string host_architecture() {
   struct utsname u;
@@ -176,11 +171,12 @@ Spec parse_spec(const json& object, const std::string& what, const std::string& 
       {"config", [&](auto& k, auto& v) {
          if (v.is_null()) return;
          if (!v.is_object()) p.wrong_type(k, v, "an object");
+         validate_container_config(v, what);
          spec.config = v;
        }},
-      {"architecture", [&](auto& k, auto& v) { spec.architecture = p.str(k, v); }},
-      {"variant", [&](auto& k, auto& v) { spec.variant = v.is_null() ? "" : p.str(k, v); }},
-      {"os", [&](auto& k, auto& v) { spec.os = p.str(k, v); }},
+      {"architecture", [&](auto& k, auto& v) { spec.architecture = p.platform_value(k, v); }},
+      {"variant", [&](auto& k, auto& v) { spec.variant = v.is_null() ? "" : p.platform_value(k, v); }},
+      {"os", [&](auto& k, auto& v) { spec.os = p.platform_value(k, v); }},
       {"extraCommands", [&](auto& k, auto& v) { spec.extra_commands = p.str(k, v); }},
       {"fakeRootCommands", [&](auto& k, auto& v) { spec.fake_root_commands = p.str(k, v); }},
       {"runAsRoot", [&](auto& k, auto& v) { spec.run_as_root = v.is_null() ? "" : p.str(k, v); }},
@@ -191,18 +187,21 @@ Spec parse_spec(const json& object, const std::string& what, const std::string& 
       {"created", [&](auto& k, auto& v) {
          spec.created = p.str(k, v);
          if (spec.created != "now" && !parse_rfc3339(spec.created))
-           fail_input("{}: 'created' is '{}', not \"now\" or an RFC 3339 time such as 1970-01-01T00:00:01Z", what, spec.created);
+           fail_input("{}: 'created' is '{:.80}', not \"now\" or an RFC 3339 time such as 1970-01-01T00:00:01Z", what,
+                      spec.created);
        }},
       {"mtime", [&](auto& k, auto& v) {
          if (v.is_number_integer()) {
-           spec.mtime = p.integer(k, v, 0, INT64_C(253402300799));
+           spec.mtime = p.integer(k, v, 0, max_epoch_seconds);
            return;
          }
          std::string s = p.str(k, v);
          if (s == "now")
            fail_input("{}: 'mtime' cannot be \"now\": layers must not depend on the clock (use 'created')", what);
          auto t = parse_rfc3339(s);
-         if (!t || *t < 0) fail_input("{}: 'mtime' is '{}', not an RFC 3339 time or seconds since 1970", what, s);
+         if (!t) fail_input("{}: 'mtime' is '{:.80}', not an RFC 3339 time or seconds since 1970", what, s);
+         if (*t < 0 || *t > max_epoch_seconds)
+           fail_input("{}: 'mtime' is '{:.80}', outside 1970-01-01T00:00:00Z..9999-12-31T23:59:59Z", what, s);
          spec.mtime = *t;
        }},
       {"maxLayers", [&](auto& k, auto& v) {
@@ -241,12 +240,15 @@ Spec parse_spec(const json& object, const std::string& what, const std::string& 
   std::string lower = spec.name;
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
   spec.name = lower;
-  if (!valid_image_name(spec.name)) fail_input("{}: 'name' '{}' is not a valid image name", what, spec.name);
-  if (!spec.tag.empty() && !valid_tag(spec.tag)) fail_input("{}: 'tag' '{}' is not a valid tag", what, spec.tag);
+  if (std::string problem = image_name_problem(spec.name); !problem.empty())
+    fail_input("{}: 'name' '{:.80}' is not a valid image name: {}", what, spec.name, problem);
+  if (!spec.tag.empty() && !is_valid_tag(spec.tag))
+    fail_input("{}: 'tag' '{:.80}' is not a valid tag (1 to {} letters, digits, '_', '.' and '-', not starting with "
+               "'.' or '-')",
+               what, spec.tag, max_tag_length);
   if ((!spec.from_image_name.empty() || !spec.from_image_tag.empty()) && spec.from_image.empty())
     fail_input("{}: 'fromImageName'/'fromImageTag' need 'fromImage'", what);
-  for (const auto& path : spec.copy_to_root)
-    if (!path_exists(path)) fail_input("{}: copyToRoot path {} does not exist", what, path);
+  for (const auto& path : spec.copy_to_root) check_copy_source(what, path);
   if (!spec.from_image.empty() && spec.from_image.rfind("docker://", 0) != 0 && !path_exists(spec.from_image))
     fail_input("{}: fromImage {} does not exist", what, spec.from_image);
   if (!spec.closure_graph.empty() && !path_exists(spec.closure_graph))
@@ -255,24 +257,11 @@ Spec parse_spec(const json& object, const std::string& what, const std::string& 
 }
 
 SpecSource read_spec_source(const std::string& path) {
-  std::string text;
   SpecSource source{json(), "spec " + path, ""};
-  if (path == "-") {
-    char buf[65536];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, stdin)) > 0) text.append(buf, n);
-    source.base_dir = absolute_path(".");
-  } else {
-    if (is_directory(path)) fail_input("spec {} is a directory", path);
-    if (!path_exists(path)) fail_input("spec {} does not exist", path);
-    text = read_file(path);
-    source.base_dir = dirname_of(absolute_path(path));
-  }
-  try {
-    source.object = json::parse(text);
-  } catch (const json::parse_error& e) {
-    fail_input("spec {} is not valid JSON: {}", path, e.what());
-  }
+  std::string text = read_input_file(path == "-" ? "/dev/stdin" : path, path == "-" ? "the spec on" : "spec",
+                                     max_spec_bytes, true);
+  source.base_dir = path == "-" ? absolute_path(".") : dirname_of(absolute_path(path));
+  source.object = parse_json_input(text, source.what);
   if (!source.object.is_object()) fail_input("spec {}: the spec must be a JSON object, not {}", path, type_name(source.object));
   return source;
 }
@@ -283,28 +272,16 @@ Spec load_spec_file(const std::string& path) {
 }
 
 int64_t layer_mtime(const Spec& spec) {
-  if (spec.mtime) return *spec.mtime;
-  if (const char* sde = std::getenv("SOURCE_DATE_EPOCH"); sde && *sde) {
-    char* end = nullptr;
-    long long v = std::strtoll(sde, &end, 10);
-    if (*end || v < 0) fail_input("SOURCE_DATE_EPOCH '{}' is not a number of seconds", sde);
-    return v;
-  }
-  return 1;
+  if (spec.mtime) return checked_epoch_seconds(*spec.mtime, "the mtime");
+  return source_date_epoch().value_or(1);
 }
 
 int64_t nix_registration_time(const std::string& resolved_created) {
-  if (const char* sde = std::getenv("SOURCE_DATE_EPOCH"); sde && *sde) return layer_mtime(Spec{});
+  if (auto epoch = source_date_epoch()) return *epoch;
   auto t = parse_rfc3339(resolved_created);
   return t && *t > 0 ? *t : 1;
 }
 
-std::string resolve_created(const std::string& created) {
-  if (created != "now") return created;
-  std::time_t now = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  return buf;
-}
+std::string resolve_created(const std::string& created) { return created == "now" ? now_rfc3339() : created; }
 
 } // namespace strata

@@ -3,6 +3,7 @@
 #pragma once
 #include "image/compress.h"
 #include "image/layer_entry.h"
+#include "image/time_value.h"
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -47,23 +48,24 @@ struct Spec {
 // paths resolve against base_dir. InputError names the offending key.
 Spec parse_spec(const nlohmann::json& object, const std::string& what, const std::string& base_dir);
 // A spec file's JSON object, how to name it, and the folder its relative paths are in.
+inline constexpr size_t max_spec_bytes = 16u << 20;
 struct SpecSource {
   nlohmann::json object;
   std::string what;
   std::string base_dir;
 };
-// Reads a spec file ("-" reads stdin); InputError if it is missing or not a JSON object.
+// Reads a spec file ("-" reads stdin; a pipe is fine); InputError if it is missing, not
+// a regular file or pipe, larger than max_spec_bytes, or not a JSON object.
 SpecSource read_spec_source(const std::string& path);
 Spec load_spec_file(const std::string& path);
 
-// The mtime every layer entry gets: spec mtime, else $SOURCE_DATE_EPOCH, else 1.
+// The mtime every layer entry gets: spec mtime, else $SOURCE_DATE_EPOCH, else 1
+// (InputError for a value outside 0..max_epoch_seconds, e.g. from --mtime).
 int64_t layer_mtime(const Spec& spec);
 // The Nix DB's registrationTime: $SOURCE_DATE_EPOCH, else `created` (resolved), else 1.
 int64_t nix_registration_time(const std::string& resolved_created);
 // `created` as written into the config: "now" becomes the current UTC time.
 std::string resolve_created(const std::string& created);
-// Parses RFC 3339 ("2024-01-02T03:04:05Z", offsets and fractions allowed) to epoch seconds.
-std::optional<int64_t> parse_rfc3339(const std::string& text);
 std::string host_architecture();
 
 } // namespace strata

@@ -1,5 +1,6 @@
 #include "image/tar_index.h"
 
+#include "image/image_members.h"
 #include "sys/error.h"
 #include "sys/files.h"
 
@@ -143,7 +144,7 @@ const TarIndex::Member* TarIndex::find(const std::string& name) const {
 std::string TarIndex::read(const std::string& name) const {
   const Member* m = find(name);
   if (!m) fail_input("{} has no member {}", what_, name);
-  if (m->size > (64u << 20)) fail_input("{}: member {} is too large to be metadata", what_, name);
+  if (m->size > max_metadata_bytes) fail_input("{}: member {} is too large to be metadata", what_, name);
   std::string out(m->size, '\0');
   if (::pread(fd_, out.data(), out.size(), static_cast<off_t>(m->offset)) != static_cast<ssize_t>(out.size()))
     fail_errno(fmt::format("cannot read {} from {}", name, what_));

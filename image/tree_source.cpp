@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
 #include <map>
@@ -21,6 +22,15 @@ struct MapNode {
   std::map<std::string, MapNode> children;
   std::vector<std::string> hosts;
 };
+
+// The trees strata copies are the user's input: what cannot be read there is bad input
+// (exit 2), not failed work.
+[[noreturn]] void fail_reading(const char* action, const std::string& path) {
+  int err = errno;
+  if (err == EACCES || err == EPERM || err == ELOOP || err == ENAMETOOLONG || err == ENOTDIR)
+    fail_input("{} {}: {}", action, path, std::strerror(err));
+  fail_errno(fmt::format("{} {}", action, path), err);
+}
 
 struct Source {
   std::string host_path;
@@ -63,7 +73,7 @@ public:
 private:
   static void list_dir(const std::string& dir, std::set<std::string>& names) {
     DIR* d = ::opendir(dir.c_str());
-    if (!d) fail_errno(fmt::format("cannot read directory {}", dir));
+    if (!d) fail_reading("cannot read directory", dir);
     std::unique_ptr<DIR, int (*)(DIR*)> guard(d, ::closedir);
     errno = 0;
     while (dirent* e = ::readdir(d)) {
@@ -76,7 +86,7 @@ private:
     Source s{host, {}};
     if (::lstat(host.c_str(), &s.st) < 0) {
       if (errno == ENOENT) return;
-      fail_errno(fmt::format("cannot stat {}", host));
+      fail_reading("cannot stat", host);
     }
     sources.push_back(std::move(s));
   }
@@ -134,7 +144,7 @@ private:
   static std::string link_target_in_layer(const std::string& layer_path, const std::string& host_link) {
     char buf[4096];
     ssize_t n = ::readlink(host_link.c_str(), buf, sizeof buf);
-    if (n < 0) fail_errno(fmt::format("cannot read link {}", host_link));
+    if (n < 0) fail_reading("cannot read link", host_link);
     return link_target_path(layer_path, std::string(buf, static_cast<size_t>(n)));
   }
 
@@ -159,7 +169,9 @@ private:
       e.type = EntryType::File;
       e.size = static_cast<uint64_t>(st.st_size);
       if (e.size > 0) {
-        content = open_or_fail(source.host_path, O_RDONLY | O_NOFOLLOW);
+        int fd = ::open(source.host_path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0) fail_reading("cannot read", source.host_path);
+        content.reset(fd);
         e.content_fd = content.get();
       }
       stats.file_bytes += e.size;
@@ -169,7 +181,7 @@ private:
       e.type = EntryType::Symlink;
       std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
       ssize_t n = ::readlink(source.host_path.c_str(), target.data(), target.size());
-      if (n < 0) fail_errno(fmt::format("cannot read link {}", source.host_path));
+      if (n < 0) fail_reading("cannot read link", source.host_path);
       target.resize(static_cast<size_t>(n));
       e.link_target = std::move(target);
       e.mode = 0777;

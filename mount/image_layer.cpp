@@ -17,7 +17,7 @@ const LayerDescriptor& layer_of(const ImageSource& image, size_t i) {
 LayerInput raw_input(const ImageSource& image, size_t i) {
   ImageSource::BlobLocation blob = image.layer_location(i);
   return LayerInput::from_fd_range(blob.fd, blob.offset, blob.size,
-                                   fmt::format("layer {} ({})", i + 1, image.layers()[i].diff_id));
+                                   fmt::format("{} ({})", i + 1, image.layers()[i].diff_id));
 }
 
 } // namespace
@@ -38,7 +38,7 @@ void ImageLayerInput::verify() {
   std::string want = !layer_.digest.empty() ? layer_.digest
                      : layer_.compression == Compression::None ? layer_.diff_id
                                                                : "";
-  if (!want.empty() && got != want) fail_input("{} is corrupt: its bytes hash to {}, not {}", name(), got, want);
+  if (!want.empty() && got != want) fail_input("layer {} is corrupt: its bytes hash to {}, not {}", name(), got, want);
 }
 
 } // namespace strata::mount

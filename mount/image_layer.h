@@ -12,7 +12,7 @@ namespace strata::mount {
 
 class ImageLayerInput {
 public:
-  // Names the layer "layer N (sha256:…)" in errors.
+  // Errors name the layer "layer N (sha256:…)" (name() is "N (sha256:…)").
   ImageLayerInput(const ImageSource& image, size_t layer_index);
   ImageLayerInput(const ImageLayerInput&) = delete;
   ImageLayerInput& operator=(const ImageLayerInput&) = delete;
@@ -22,7 +22,7 @@ public:
 
   // Reads what the unpacker left unread (trailing blocks), then checks the bytes against
   // the blob digest (or the diff_id of an uncompressed layer) where the image records
-  // one: InputError "<name> is corrupt: …" when they differ. Call once, after unpacking.
+  // one: InputError "layer <name> is corrupt: …" when they differ. Call once, after unpacking.
   void verify();
 
 private:

@@ -18,7 +18,8 @@ public:
   // Fills up to `capacity` bytes; returns 0 only at the end; throws on error.
   using ReadFn = std::function<size_t(void* buffer, size_t capacity)>;
 
-  // `name` is what error messages call this input (a path, "sha256:…", "layer 3").
+  // `name` is what error messages call this input after the word "layer": a path,
+  // "sha256:…", "3 (sha256:…)".
   LayerInput(std::string name, ReadFn read) : name_(std::move(name)), read_(std::move(read)) {}
 
   // Opens the file (InputError when it cannot be opened).

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstring>
 #include <cstdlib>
 #include <fcntl.h>
 #include <ftw.h>
@@ -60,6 +61,74 @@ std::string read_file(const std::string& path) {
     if (n < sizeof buf) break;
   }
   return out;
+}
+
+namespace {
+const char* file_kind(mode_t mode) {
+  switch (mode & S_IFMT) {
+  case S_IFDIR: return "a directory";
+  case S_IFCHR: return "a character device";
+  case S_IFBLK: return "a block device";
+  case S_IFIFO: return "a FIFO";
+  case S_IFSOCK: return "a socket";
+  default: return "not a regular file";
+  }
+}
+} // namespace
+
+Fd open_input_file(const std::string& path, const std::string& what, bool allow_pipe) {
+  if (path.find('\0') != std::string::npos) fail_input("{} path holds a NUL byte", what);
+  // O_NONBLOCK: opening a FIFO no one writes to returns at once instead of waiting.
+  int raw = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (raw < 0) {
+    if (errno == ENOENT) fail_input("{} {} does not exist", what, path);
+    fail_input("cannot read {} {}: {}", what, path, std::strerror(errno));
+  }
+  Fd fd(raw);
+  struct stat st;
+  if (::fstat(fd.get(), &st) < 0) fail_errno(fmt::format("cannot stat {}", path));
+  if (!S_ISREG(st.st_mode) && !(allow_pipe && S_ISFIFO(st.st_mode)))
+    fail_input("{} {} is {}, not a regular file", what, path, file_kind(st.st_mode));
+  int flags = ::fcntl(fd.get(), F_GETFL);
+  if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK) < 0) fail_errno(fmt::format("cannot use {}", path));
+  return fd;
+}
+
+std::string read_input_file(const std::string& path, const std::string& what, size_t max_bytes, bool allow_pipe) {
+  Fd fd = open_input_file(path, what, allow_pipe);
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail_input("cannot read {} {}: {}", what, path, std::strerror(errno));
+    }
+    if (n == 0) break;
+    if (out.size() + static_cast<size_t>(n) > max_bytes)
+      fail_input("{} {} is larger than {} MiB", what, path, max_bytes >> 20);
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+void reserve_standard_fds() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) >= 0 || errno != EBADF) continue;
+    // An O_PATH fd: reads and writes fail (EBADF), and reopening it (-o /dev/stdout)
+    // fails too (EISDIR), where /dev/null would swallow the output.
+    int placeholder = ::open("/", O_PATH | O_DIRECTORY);
+    if (placeholder >= 0 && placeholder != fd) {
+      ::dup2(placeholder, fd);
+      ::close(placeholder);
+    }
+  }
+}
+
+void require_writable_stdout() {
+  int flags = ::fcntl(STDOUT_FILENO, F_GETFL);
+  if (flags < 0 || (flags & O_PATH) || (flags & O_ACCMODE) == O_RDONLY)
+    fail_work("stdout is closed or not open for writing: nothing would receive the output");
 }
 
 void write_file(const std::string& path, std::string_view contents, mode_t mode) {

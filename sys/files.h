@@ -17,6 +17,15 @@ inline void write_all(int fd, std::string_view s, const std::string& what) { wri
 size_t read_full(int fd, void* data, size_t size, const std::string& what);
 
 std::string read_file(const std::string& path);
+
+// Opens a file the user gave (an image, a blob, a spec) for reading, refusing what would
+// block or never end instead of hanging on it: InputError "<what> <path> …" when it is
+// missing, unreadable, a directory, a device or a socket, or a FIFO unless allow_pipe
+// (a spec or graph file may be `<(…)`: a pipe is read to its end). Never blocks in open.
+Fd open_input_file(const std::string& path, const std::string& what, bool allow_pipe = false);
+// The whole of such a file; InputError when it is longer than max_bytes.
+std::string read_input_file(const std::string& path, const std::string& what, size_t max_bytes,
+                            bool allow_pipe = false);
 void write_file(const std::string& path, std::string_view contents, mode_t mode = 0644);
 
 bool path_exists(const std::string& path);
@@ -34,6 +43,14 @@ std::string link_target_path(const std::string& link_path, const std::string& ta
 std::string basename_of(const std::string& path);
 // Joins a relative path onto base; an absolute path is returned as is.
 std::string resolve_against(const std::string& base_dir, const std::string& path);
+
+// Puts a placeholder (an O_PATH fd of "/") on whichever of fds 0, 1, 2 the caller left
+// closed, so that no file strata opens lands there (an image "written to stdout" into
+// its own temp file) and every write to a closed stdout fails (EBADF) instead of vanishing.
+void reserve_standard_fds();
+// WorkError naming stdout unless fd 1 is open for writing: a caller that sends its
+// result there checks before doing the work.
+void require_writable_stdout();
 
 void make_dirs(const std::string& path, mode_t mode = 0755);
 // Removes a tree, making unreadable dirs writable first; missing is fine.

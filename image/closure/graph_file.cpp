@@ -1,6 +1,7 @@
 #include "image/closure/graph_file.h"
 
 #include "image/closure/store_path.h"
+#include "image/json_input.h"
 #include "sys/error.h"
 #include "sys/files.h"
 
@@ -44,12 +45,10 @@ std::optional<uint64_t> parse_decimal(std::string_view s) {
   return value;
 }
 
-// Reads a graph file; missing or unreadable files are bad input, not failed work.
+// Reads a graph file (a pipe too: `<(nix path-info --json …)`); missing, unreadable or
+// special files are bad input, not failed work.
 std::string read_graph_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail_input("cannot read closure graph {}: {}", path, std::strerror(errno));
-  ::close(fd);
-  return read_file(path);
+  return read_input_file(path, "closure graph", max_graph_file_bytes, true);
 }
 
 class LineReader {
@@ -174,12 +173,7 @@ ClosureGraph parse_registration_text(std::string_view text, const std::string& s
 }
 
 ClosureGraph parse_json_graph(std::string_view text, const std::string& source, std::string_view store_dir) {
-  nlohmann::json doc;
-  try {
-    doc = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    fail_input("{}: not valid JSON: {}", source, e.what());
-  }
+  nlohmann::json doc = parse_json_input(text, source);
   std::vector<const nlohmann::json*> arrays;
   if (doc.is_array()) {
     arrays.push_back(&doc);

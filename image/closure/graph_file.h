@@ -17,6 +17,8 @@
 
 namespace strata::closure {
 
+inline constexpr size_t max_graph_file_bytes = 1u << 30;
+
 ClosureGraph parse_registration_text(std::string_view text, const std::string& source, std::string_view store_dir);
 ClosureGraph parse_json_graph(std::string_view text, const std::string& source, std::string_view store_dir);
 // A closureInfo dir; `store-paths` must list exactly the paths of `registration`.

@@ -268,6 +268,7 @@ BuildReport build_layered(const Spec& spec, const LayeredTarget& target, const B
   std::unique_ptr<ImageWriter> own_writer;
   if (!target.writer && target.stream) {
     if (::isatty(STDOUT_FILENO)) fail_input("refusing to stream an image to a terminal; pipe it or use 'strata layered -o FILE'");
+    require_writable_stdout();
     own_writer = make_docker_stream_writer(STDOUT_FILENO, mtime);
   } else if (!target.writer) {
     own_writer = make_image_writer(target.format, target.output, mtime);

@@ -111,6 +111,6 @@ expect_bad "$tmp/bad" "broken-registration:2: expected the SHA-256 NAR hash" -- 
 head -n 3 "$tmp/closure-info/registration" > "$tmp/truncated-registration"
 expect_bad "$tmp/bad" "truncated-registration:4: the file ends" -- --store-root "$host" --graph "$tmp/truncated-registration"
 expect_bad "$tmp/bad" "not in the closure graph" -- "$(fake_store_path absent)" --store-root "$host" --graph "$tmp/closure-info"
-SOURCE_DATE_EPOCH=yesterday expect_bad "$tmp/bad" "SOURCE_DATE_EPOCH must be a number" -- "$tree" --store-root "$host" --graph "$tmp/closure-info"
+SOURCE_DATE_EPOCH=yesterday expect_bad "$tmp/bad" "SOURCE_DATE_EPOCH is 'yesterday', not a number" -- "$tree" --store-root "$host" --graph "$tmp/closure-info"
 expect_bad "$tmp/no-such-root" "is not a directory" -- "$tree" --store-root "$host" --graph "$tmp/closure-info"
 echo "PASS nix_db"

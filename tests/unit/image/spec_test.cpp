@@ -79,6 +79,23 @@ TEST(Spec, ErrorsNameTheKey) {
   EXPECT_NE(error_of(R"([1])").find("must be a JSON object"), std::string::npos);
 }
 
+TEST(Spec, RefusesValuesThatMakeInvalidImages) {
+  EXPECT_EQ(error_of(R"({"name": "x", "uid": 18446744073709551615})"),
+            "spec t.json: 'uid' is 18446744073709551615, outside 0..4294967294");
+  EXPECT_EQ(error_of(R"({"name": "x", "config": {"Cmd": 5}})"),
+            "spec t.json: 'config.Cmd' must be a list of strings, not a whole number");
+  EXPECT_NE(error_of(R"({"name": "../../etc/evil"})").find("'name' '../../etc/evil' is not a valid image name"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"name": "x", "tag": "-x"})").find("'tag' '-x' is not a valid tag"), std::string::npos);
+  EXPECT_NE(error_of(R"({"name": "x", "created": "2023-02-30T00:00:00Z"})").find("'created' is '2023-02-30"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"name": "x", "mtime": "9999-12-31T23:59:59-01:00"})").find("outside 1970"), std::string::npos);
+  EXPECT_EQ(error_of("{\"name\": \"x\", \"copyToRoot\": \"/\\u0000x\"}"), "spec t.json: 'copyToRoot' holds a NUL byte");
+  EXPECT_NE(error_of(R"({"name": "x", "os": ""})").find("'os' is '', not a platform name"), std::string::npos);
+  EXPECT_NE(error_of(R"({"name": "x", "copyToRoot": "/proc"})").find("kernel's proc filesystem"), std::string::npos);
+  EXPECT_EQ(parse(R"({"name": "Localhost:5000/A/b", "mtime": 253402300799})").name, "localhost:5000/a/b");
+}
+
 TEST(Spec, ParsesTimes) {
   EXPECT_EQ(parse_rfc3339("1970-01-01T00:00:01Z"), 1);
   EXPECT_EQ(parse_rfc3339("2001-02-03T04:05:06.789Z"), 981173106);
