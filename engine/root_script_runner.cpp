@@ -30,6 +30,18 @@ mount::IdMapping to_mount_map(const ns::IdMapPlan& plan) {
   return map;
 }
 
+// Mount points the sandbox made in the root (e.g. /nix/store for the store's bind, /dev,
+// /proc) are not the script's work: removed, deepest first, where they stayed empty.
+void remove_empty_mount_points(const std::string& upper, const std::vector<std::string>& created) {
+  for (auto it = created.rbegin(); it != created.rend(); ++it) {
+    std::string path = upper + *it;
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) continue;
+    if (S_ISDIR(st.st_mode)) (void)::rmdir(path.c_str()); // fails, as it should, when not empty
+    else if (S_ISREG(st.st_mode) && st.st_size == 0) (void)::unlink(path.c_str());
+  }
+}
+
 } // namespace
 
 const ScriptTools& SandboxRootScriptRunner::tools_for(const std::string& store_dir) {
@@ -136,6 +148,7 @@ RootScriptReport SandboxRootScriptRunner::run_command(const SandboxRunRequest& r
   report.id_mode = std::string(ns::id_mode_name(result.mode_used));
   report.root = config.rootfs.empty() ? result.root_label : "overlay:plain";
   created_paths_ = result.created_paths;
+  remove_empty_mount_points(request.upper, result.created_paths);
   log_verbose(fmt::format("{}: id mode {}, root {}", request.what, report.id_mode, report.root));
   for (const auto& n : result.notes) log_verbose(n);
   return report;

@@ -74,7 +74,13 @@ Fd open_dir_creating(int root_fd, const std::string& root, const std::string& di
 
 } // namespace
 
-ShadowSetupReport shadow_setup(const std::string& root) {
+std::vector<std::string> shadow_setup_paths() {
+  std::vector<std::string> paths;
+  for (const SeedFile& f : kSeedFiles) paths.push_back(std::string(f.dir) + "/" + f.name);
+  return paths;
+}
+
+ShadowSetupReport shadow_setup(const std::string& root, const std::set<std::string>& below) {
   if (!path_exists(root)) fail_input("root directory {} does not exist", root);
   if (!is_directory(root)) fail_input("root {} is not a directory", root);
   Fd root_fd(::open(root.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
@@ -83,6 +89,10 @@ ShadowSetupReport shadow_setup(const std::string& root) {
   ShadowSetupReport report;
   for (const SeedFile& f : kSeedFiles) {
     std::string rel = std::string(f.dir) + "/" + f.name;
+    if (below.count(rel)) {
+      report.kept.push_back(rel);
+      continue;
+    }
     Fd dir = open_dir_creating(root_fd.get(), root, f.dir);
     // O_EXCL never follows a symlink: whatever is at the name already stays as it is.
     Fd out(::openat(dir.get(), f.name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));

@@ -11,6 +11,7 @@
 // Every path is resolved inside the root (openat2 RESOLVE_IN_ROOT): a symlinked etc/
 // pointing outside the root leads back into it, never to the host.
 #pragma once
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,8 +22,12 @@ struct ShadowSetupReport {
   std::vector<std::string> kept;    // already there, untouched
 };
 
-// root must be an existing directory (InputError naming it otherwise).
-ShadowSetupReport shadow_setup(const std::string& root);
+// root must be an existing directory (InputError naming it otherwise). `below`: paths
+// (root-relative) a layer below root already holds, left alone as if root had them.
+ShadowSetupReport shadow_setup(const std::string& root, const std::set<std::string>& below = {});
+
+// The files shadow_setup makes, root-relative ("etc/passwd", …), in its order.
+std::vector<std::string> shadow_setup_paths();
 
 // The same as a shell snippet for a script running as root in the image (the
 // `$shadowSetup` of dockerTools' runAsRoot scripts): creates the same files with the

@@ -74,20 +74,26 @@ BuildReport build_image(const Spec& spec, const BuildTarget& target, const Build
     base = ImageSource::open(spec.from_image, {spec.from_image_name, spec.from_image_tag});
   }
 
-  std::string created = resolve_created(spec.created);
-  LayerSources sources = plan_layer_sources(spec, spec.run_as_root.empty(), step);
-
-  const std::vector<TreeMapping>& mappings = sources.mappings;
-  const std::vector<std::string>& store_paths = sources.store_paths;
-
-  // Mapped trees leave out what the base already has, as dockerTools does (a root
-  // script's diff is exact and is not pruned). Listing the base means decompressing all
-  // its layers: with a root script, that is done while the script runs.
+  // The new layer keeps all that copyToRoot, extraCommands and runAsRoot put there and
+  // leaves out only the store files the base already holds (dockerTools' comm of
+  // baseFiles against the closure's files), and the store dir and its parents when the
+  // base has the store dir; shadowSetup leaves the base's account files alone. Listing
+  // the base means decompressing all its layers: with a root script, that is done while
+  // the script runs.
+  std::string store_prefix = spec.store_dir.substr(1);
   std::set<std::string> in_base;
   auto list_base = [&] {
     step("listing base image files");
-    in_base = base_image_paths(*base);
+    std::vector<std::string> shadow = shadow_setup_paths();
+    in_base = base_store_paths(*base, store_prefix, std::set<std::string>(shadow.begin(), shadow.end()));
   };
+  if (base && spec.run_as_root.empty()) list_base();
+
+  std::string created = resolve_created(spec.created);
+  LayerSources sources = plan_layer_sources(spec, spec.run_as_root.empty(), step, in_base);
+
+  const std::vector<TreeMapping>& mappings = sources.mappings;
+  const std::vector<std::string>& store_paths = sources.store_paths;
 
   // runAsRoot (mkRootLayer): the layer is what the script changed, with the store closure.
   BuildReport report;
@@ -97,8 +103,6 @@ BuildReport build_image(const Spec& spec, const BuildTarget& target, const Build
     root_layer = std::make_unique<RootLayer>(spec, base.get(), sources.contents, *runner, mtime, step,
                                              base ? std::function<void()>(list_base) : nullptr);
     report.root_script = root_layer->report();
-  } else if (base) {
-    list_base();
   }
 
   std::unique_ptr<ImageWriter> own_writer = target.writer ? nullptr : make_image_writer(target.format, target.output, mtime);
@@ -126,7 +130,7 @@ BuildReport build_image(const Spec& spec, const BuildTarget& target, const Build
   options.mtime = mtime;
   options.owner = spec.owner;
   options.keep_dirlinks = spec.keep_contents_dirlinks;
-  if (base) options.exclude = [&](const std::string& path) { return in_base.count(path) > 0; };
+  if (base) options.exclude = [&](const std::string& path) { return base_has_store_entry(in_base, store_prefix, path); };
   TreeStats stats;
   LayerDigests layer = write_layer(
       [&](const EntryVisitor& visit) {

@@ -18,7 +18,8 @@ TreeMapping contents_mapping(const std::string& path) {
 }
 
 LayerSources plan_layer_sources(const Spec& spec, bool with_contents,
-                                const std::function<void(const std::string&)>& step) {
+                                const std::function<void(const std::string&)>& step,
+                                const std::set<std::string>& below) {
   LayerSources s;
   for (const auto& path : spec.copy_to_root) s.contents.push_back(contents_mapping(path));
   s.closure = contents_store_closure(spec);
@@ -29,7 +30,7 @@ LayerSources plan_layer_sources(const Spec& spec, bool with_contents,
     s.staging = std::make_unique<TempDir>("strata-layer");
     ::chmod(s.staging->path().c_str(), 0755);
     for (const auto& m : s.contents) copy_into(m.host_path, s.staging->path());
-    if (spec.shadow_setup) shadow_setup(s.staging->path());
+    if (spec.shadow_setup) shadow_setup(s.staging->path(), below);
     if (!spec.extra_commands.empty()) {
       if (step) step("running extraCommands");
       run_script_in(spec.extra_commands, s.staging->path(), "extraCommands");
@@ -39,7 +40,9 @@ LayerSources plan_layer_sources(const Spec& spec, bool with_contents,
     s.mappings = s.contents;
   }
   std::string prefix = spec.store_dir.substr(1);
-  s.mappings.push_back({"", prefix}); // the store dir itself, present even when empty, as the seed has it
+  // The store dir and its parents come with the store paths (the walk makes them), so
+  // only a layer that holds store paths has them, as dockerTools' buildImage adds
+  // nix/ and nix/store/.
   for (const auto& p : s.store_paths) s.mappings.push_back({p, prefix + "/" + basename_of(p)});
 
   if (spec.include_nix_db) {

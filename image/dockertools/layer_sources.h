@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -28,8 +29,10 @@ struct LayerSources {
 };
 
 // with_contents false leaves copyToRoot (and what changes it) to the caller, as runAsRoot
-// does: it copies the contents into the dir its script runs over.
+// does: it copies the contents into the dir its script runs over. `below`: paths a base
+// image holds (shadowSetup leaves those alone).
 LayerSources plan_layer_sources(const Spec& spec, bool with_contents,
-                                const std::function<void(const std::string&)>& step);
+                                const std::function<void(const std::string&)>& step,
+                                const std::set<std::string>& below = {});
 
 } // namespace strata

@@ -74,12 +74,14 @@ RootLayer::RootLayer(const Spec& spec, const ImageSource* base, const std::vecto
                      std::function<void()> meanwhile) {
   upper_ = std::make_unique<ScratchDir>(runner);
   for (const auto& m : contents) copy_into(m.host_path, upper_->upper());
-  if (spec.shadow_setup) shadow_setup(upper_->upper());
+  // shadowSetup over a base: only where the merged image lacks the files, so run in the
+  // script, where the base is visible.
+  if (spec.shadow_setup && !base) shadow_setup(upper_->upper());
   if (step) step("running runAsRoot");
   RootScriptRequest request;
   request.base = base;
   request.upper = upper_->upper();
-  request.script = spec.run_as_root;
+  request.script = spec.shadow_setup && base ? shadow_setup_script() + spec.run_as_root : spec.run_as_root;
   request.store_dir = spec.store_dir;
   request.env.push_back("shadowSetup=" + shadow_setup_script()); // as dockerTools gives runAsRoot
   request.meanwhile = std::move(meanwhile);

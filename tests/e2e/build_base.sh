@@ -16,7 +16,7 @@ make_busybox_root base-root
 "$STRATA" build --name base --tag 1 --copy-to-root base-root --config-json '{"Env":["PATH=/bin","A=base"],"Cmd":["/bin/sh"]}' -o base.tar -q
 mkdir -p add/etc add/bin
 printf 'new\n' >add/etc/new.conf
-cp base-root/etc/passwd add/etc/passwd # already in the base: left out
+cp base-root/etc/passwd add/etc/passwd # already in the base: kept, as dockerTools keeps it
 cat >spec.json <<JSON
 {"name": "child", "tag": "1", "fromImage": "base.tar", "copyToRoot": "add",
  "config": {"Env": ["A=child", "B=1"]}}
@@ -28,7 +28,8 @@ assert_eq "$(echo "$base_layers" | jq -c '.[0]')" "$(echo "$child_layers" | jq -
 assert_eq "$(tar xOf base.tar "$(tar xOf base.tar manifest.json | jq -r '.[0].Layers[0]')" | sha256sum)" \
   "$(tar xOf child.tar "$(tar xOf child.tar manifest.json | jq -r '.[0].Layers[0]')" | sha256sum)" "base layer kept byte for byte"
 assert_eq "2" "$(echo "$child_layers" | jq length)" "one new layer"
-assert_eq "etc/new.conf" "$(new_layer_files child.tar)" "the new layer has only what the base lacks"
+assert_eq "$(printf 'bin/\netc/\netc/new.conf\netc/passwd')" "$(new_layer_files child.tar)" \
+  "the new layer keeps all of copyToRoot, also what the base has (dockerTools leaves out only store files)"
 assert_eq '["PATH=/bin","A=child","B=1"]' "$("$STRATA" inspect child.tar | jq -c .config.config.Env)" "Env merged: base first, last value per name"
 assert_eq '["/bin/sh"]' "$("$STRATA" inspect child.tar | jq -c .config.config.Cmd)" "base config kept where the spec is silent"
 assert_eq "2" "$("$STRATA" inspect child.tar | jq '.config.history | length')" "a history entry per layer"
@@ -108,6 +109,6 @@ mkdir -p shadow-root/etc && echo 'root:x:0:0:mine:/root:/bin/sh' >shadow-root/et
 "$STRATA" build --name sh --copy-to-root shadow-root -o sh-base.tar -q
 echo '{"name": "sh2", "fromImage": "sh-base.tar", "shadowSetup": true}' >shadow.json
 "$STRATA" build shadow.json -o sh.tar -q
-assert_eq "$(printf 'etc/gshadow\netc/login.defs\netc/pam.d/\netc/pam.d/other\netc/shadow\netc/group' | sort)" \
+assert_eq "$(printf 'etc/\netc/gshadow\netc/login.defs\netc/pam.d/\netc/pam.d/other\netc/shadow\netc/group' | sort)" \
   "$(new_layer_files sh.tar | grep '^etc/' | sort)" "shadowSetup adds the missing account files, keeps the base's passwd"
 finish

@@ -1,11 +1,13 @@
 # Fixtures for the tests translated from nixpkgs' dockerTools tests (nixos/tests/docker-tools.nix
 # and the images of pkgs/build-support/docker/examples.nix). Source after lib/sandbox.sh and
 # call sandbox_setup first (it makes the world-readable $WORK).
-#   make_store                 $STORE (a store dir every test user can read) holding
+#   make_store                 $STORE (a store dir every test user can read, under /var/tmp) holding
 #                                $BUSYBOX  static busybox, bin/ with every applet linked
 #                                $HELLO    bin/hello: a script run by $BUSYBOX/bin/sh
 #                                $NGINX    bin/nginx: a static program that says hello
 #                                          when /etc/passwd names the nginx user
+#                                $ROOTENV  buildEnv { paths = [ busybox ]; pathsToLink = [ "/bin" ]; }:
+#                                          bin/ of links to $BUSYBOX's applets
 #   store_path NAME LETTER     prints $STORE/<32 × LETTER>-NAME (a valid store path name)
 #   dash_root DIR              a tree with the host's dash as /bin/sh and its libraries,
 #                              and no other tool
@@ -20,7 +22,12 @@ set -euo pipefail
 store_path() { printf '%s/%s-%s' "$STORE" "$(printf '%032d' 0 | tr 0 "$2")" "$1"; }
 
 make_store() {
-  STORE=$WORK/store
+  # Not under /tmp: the sandbox of `strata run` has a tmpfs there, which would hide an
+  # image's store.
+  STORE_ROOT=$(mktemp -d /var/tmp/strata-e2e-store.XXXXXX)
+  chmod 755 "$STORE_ROOT"
+  trap 'sandbox_cleanup; chmod -R u+w "$STORE_ROOT"; rm -rf "$STORE_ROOT"' EXIT
+  STORE=$STORE_ROOT/store
   mkdir -p "$STORE"
   BUSYBOX=$(store_path busybox b)
   mkdir -p "$BUSYBOX/bin"
@@ -30,6 +37,9 @@ make_store() {
   mkdir -p "$HELLO/bin"
   printf '#!%s/bin/sh\necho "Hello, world!"\n' "$BUSYBOX" >"$HELLO/bin/hello"
   chmod 555 "$HELLO/bin/hello"
+  ROOTENV=$(store_path image-root r)
+  mkdir -p "$ROOTENV/bin"
+  for applet in sh cat echo ls mkdir chmod test stat readlink env; do ln -s "$BUSYBOX/bin/$applet" "$ROOTENV/bin/$applet"; done
   NGINX=$(store_path nginx n)
   mkdir -p "$NGINX/bin"
   cat >"$WORK/nginx.c" <<'C'
