@@ -29,6 +29,9 @@ public:
   // A destination that already holds this blob (a registry that has it or can mount it)
   // answers true: the caller then gives end_layer() without begin_layer() and no bytes.
   virtual bool has_layer(const LayerDescriptor&) { return false; }
+  // The layers the caller will ask has_layer() about, told in advance (a registry asks
+  // for them all at once).
+  virtual void expect_layers(const std::vector<LayerDescriptor>&) {}
 
   // Writers that cannot seek back (a stream) need a layer's digest and size before its
   // bytes: they are given here, and end_layer() then checks them.

@@ -108,6 +108,7 @@ BuildReport build_image(const Spec& spec, const BuildTarget& target, const Build
   std::unique_ptr<ImageWriter> own_writer = target.writer ? nullptr : make_image_writer(target.format, target.output, mtime);
   ImageWriter* writer = target.writer ? target.writer : own_writer.get();
   if (base) {
+    writer->expect_layers(base->layers());
     for (size_t i = 0; i < base->layers().size(); ++i) {
       step(fmt::format("copying base layer {}/{}", i + 1, base->layers().size()));
       if (writer->has_layer(base->layers()[i])) { // a registry that has it: nothing read

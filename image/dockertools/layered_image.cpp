@@ -278,6 +278,17 @@ BuildReport build_layered(const Spec& spec, const LayeredTarget& target, const B
   BuildReport report;
   std::vector<std::string> new_diff_ids;
 
+  // Every store layer's cache key (stats each file once, reads none), and the layers whose
+  // digests are known before any is written: a registry is asked about them all at once.
+  std::string cache_options = layer_options(spec, mtime);
+  std::vector<std::string> keys;
+  std::vector<LayerDescriptor> known = base ? base->layers() : std::vector<LayerDescriptor>{};
+  for (const auto& group : groups) {
+    keys.push_back(cache.enabled() ? LayerCache::key(group, cache_options) : "");
+    if (auto cached = keys.back().empty() ? std::nullopt : cache.lookup(keys.back())) known.push_back(cached->descriptor);
+  }
+  writer->expect_layers(known);
+
   if (base) {
     for (size_t i = 0; i < base->layers().size(); ++i) {
       step(fmt::format("copying base layer {}/{}", i + 1, base->layers().size()));
@@ -304,14 +315,12 @@ BuildReport build_layered(const Spec& spec, const LayeredTarget& target, const B
   }
 
   std::string prefix = spec.store_dir.substr(1);
-  std::string cache_options = layer_options(spec, mtime);
   for (size_t i = 0; i < groups.size(); ++i) {
     step(fmt::format("store layer {}/{}", i + 1, groups.size()));
     std::vector<TreeMapping> mappings;
     for (const auto& p : groups[i]) mappings.push_back({p, prefix + "/" + basename_of(p)});
-    std::string key = cache.enabled() ? LayerCache::key(groups[i], cache_options) : "";
     LayerDescriptor d = emitter.emit(
-        [&](const EntryVisitor& visit) { bytes_read += visit_store_entries(mappings, options, visit); }, key);
+        [&](const EntryVisitor& visit) { bytes_read += visit_store_entries(mappings, options, visit); }, keys[i]);
     new_diff_ids.push_back(d.diff_id);
     report.layers.push_back({d, "store"});
   }

@@ -5,7 +5,9 @@
 #include "image/registry/challenge.h"
 #include "sys/error.h"
 
+#include <atomic>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 namespace strata::registry {
 namespace {
@@ -13,6 +15,7 @@ namespace {
 using nlohmann::json;
 
 constexpr int kMaxRedirects = 5;
+constexpr size_t kParallelHeads = 8;
 constexpr int kUploadAttempts = 4; // each from a new upload session
 
 bool is_redirect(long status) {
@@ -209,6 +212,42 @@ std::optional<uint64_t> RegistryClient::blob_size(const std::string& repo, const
   } catch (const std::exception&) {
     return 0;
   }
+}
+
+std::vector<std::optional<uint64_t>> RegistryClient::blob_sizes(const std::string& repo,
+                                                               const std::vector<std::string>& digests) {
+  std::vector<std::optional<uint64_t>> sizes(digests.size());
+  if (digests.empty()) return sizes;
+  sizes[0] = blob_size(repo, digests[0]); // settles the scheme and the credentials
+  std::vector<char> answered(digests.size(), 0);
+  answered[0] = 1;
+  std::atomic<size_t> next{1};
+  auto ask = [&] {
+    try {
+      HttpClient http(options_.tls);
+      for (size_t i; (i = next++) < digests.size();) {
+        HttpRequest r;
+        r.method = "HEAD";
+        r.url = base_ + "/v2/" + repo + "/blobs/" + digests[i];
+        if (!authorization_.empty()) r.headers.push_back(authorization_);
+        HttpResponse response = http.send(r);
+        if (response.status == 404) answered[i] = 1;
+        if (response.status == 200) {
+          std::string length = response.header("content-length");
+          sizes[i] = length.empty() || length.find_first_not_of("0123456789") != std::string::npos ? 0 : std::stoull(length);
+          answered[i] = 1;
+        }
+      }
+    } catch (const std::exception&) {
+      // what is not answered here is asked again below, one by one
+    }
+  };
+  std::vector<std::thread> workers;
+  for (size_t t = 0; t < std::min(kParallelHeads, digests.size() - 1); ++t) workers.emplace_back(ask);
+  for (auto& w : workers) w.join();
+  for (size_t i = 1; i < digests.size(); ++i)
+    if (!answered[i]) sizes[i] = blob_size(repo, digests[i]);
+  return sizes;
 }
 
 bool RegistryClient::mount_blob(const std::string& repo, const std::string& digest, const std::string& from) {

@@ -134,6 +134,19 @@ PushedBlob RegistryPush::done(PushedBlob blob) {
   return blob;
 }
 
+void RegistryPush::check_present(const std::vector<LayerDescriptor>& blobs, const std::string& kind) {
+  std::vector<std::string> digests;
+  std::vector<uint64_t> sizes;
+  for (const auto& b : blobs)
+    if (is_sha256_digest(b.digest) && std::find(digests.begin(), digests.end(), b.digest) == digests.end()) {
+      digests.push_back(b.digest);
+      sizes.push_back(b.size);
+    }
+  std::vector<std::optional<uint64_t>> found = client_.blob_sizes(target_.repository, digests);
+  for (size_t i = 0; i < digests.size(); ++i)
+    if (found[i]) done({digests[i], sizes[i], kind, BlobOutcome::Present, "", 0});
+}
+
 std::optional<PushedBlob> RegistryPush::reuse(const std::string& digest, uint64_t size, const std::string& kind) {
   for (const auto& b : report_.blobs) // the same blob twice in one image
     if (b.digest == digest) return PushedBlob{digest, size, kind, BlobOutcome::Present, "", 0};
@@ -177,6 +190,13 @@ void push_image(const std::string& image, const ImageSelector& selector, Registr
   }
   auto source = ImageSource::open(image, selector);
   std::string fallback_tag = source->repo_tags().empty() ? "latest" : tag_of_repo_tag(source->repo_tags().front());
+  std::vector<LayerDescriptor> known; // the blobs whose digests are known before any is read
+  for (const auto& d : source->layers()) {
+    if (source->format() != ImageFormat::DockerArchive) known.push_back(d);
+    else if (d.compression == Compression::None)
+      if (auto c = push.blob_info().compressed(d.diff_id, "gzip")) known.push_back({c->digest, c->size, d.diff_id});
+  }
+  push.check_present(known, "layer");
   std::vector<LayerDescriptor> layers;
   for (size_t i = 0; i < source->layers().size(); ++i) {
     LayerDescriptor d = source->layers()[i];
@@ -222,6 +242,8 @@ namespace {
 class RegistryImageWriter : public ImageWriter {
 public:
   RegistryImageWriter(RegistryPush& push, bool oci) : push_(push), oci_(oci) {}
+
+  void expect_layers(const std::vector<LayerDescriptor>& layers) override { push_.check_present(layers, "layer"); }
 
   bool has_layer(const LayerDescriptor& layer) override {
     return !layer.digest.empty() && push_.reuse(layer.digest, layer.size, "layer").has_value();

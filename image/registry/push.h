@@ -61,6 +61,9 @@ public:
   const Reference& target() const { return target_; }
   BlobInfo& blob_info() { return info_; }
 
+  // Asks the registry about many blobs at once; those it has are recorded as present, so
+  // reuse() and push() of them send nothing more.
+  void check_present(const std::vector<LayerDescriptor>& blobs, const std::string& kind);
   // Makes the repository hold the blob without sending its bytes (it has it, or a mount
   // worked); nullopt when it must be uploaded.
   std::optional<PushedBlob> reuse(const std::string& digest, uint64_t size, const std::string& kind);

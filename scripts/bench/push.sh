@@ -89,11 +89,12 @@ for i in $(seq 1 100); do
 done
 curl -fsS "http://127.0.0.1:$reg_port/v2/" >/dev/null || bench_die "docker-registry did not start: $(cat "$w/registry/log")"
 
-# Cold runs push to a repository never used before (a fresh name per run: the registry is
-# empty for it, and nothing can be mounted: each tool's blob-info record is emptied too).
+# Cold runs push to a repository never used before (a fresh name per run, so it holds
+# nothing and the registry's other repositories keep theirs) with each tool's blob-info
+# record emptied, so nothing is known to mount from.
 cat >"$w/next_repo" <<'SH'
 n=$(( $(cat "$1/counter" 2>/dev/null || echo 0) + 1 )); echo $n >"$1/counter"
-rm -rf "$1/registry/storage/docker" "$1/cache/strata/registry" /var/lib/containers/cache/blob-info-cache-v1.boltdb \
+rm -rf "$1/cache/strata/registry" /var/lib/containers/cache/blob-info-cache-v1.boltdb \
   "$HOME/.local/share/containers/cache/blob-info-cache-v1.boltdb"
 SH
 # A change: one new file in one store path, so one layer differs.
@@ -102,9 +103,13 @@ printf '%s\n' "\$(date +%s%N)" >"$changed/lib/changed-\$(date +%s%N)"
 SH
 sk="skopeo copy -q --dest-tls-verify=false --retry-times 0"
 bench_add strata_cold "sh $w/next_repo $w" \
-  "$strata push --tls-verify=false -q $w/image.tar docker://127.0.0.1:${P[strata_cold]}/cold/strata:v1"
+  "$strata push --tls-verify=false -q $w/image.tar docker://127.0.0.1:${P[strata_cold]}/cold/strata-\$(cat $w/counter):v1"
 bench_add skopeo_cold "sh $w/next_repo $w" \
-  "$sk docker-archive:$w/image.tar docker://127.0.0.1:${P[skopeo_cold]}/cold/skopeo:v1"
+  "$sk docker-archive:$w/image.tar docker://127.0.0.1:${P[skopeo_cold]}/cold/skopeo-\$(cat $w/counter):v1"
+# Cold first, on its own: its emptied blob-info records must not weigh on the warm runs
+# (skopeo's record is where it learns which compressed blob a layer is).
+bench_rounds "$runs"
+bench_names=()
 bench_add strata_warm "$strata push --tls-verify=false -q $w/image.tar docker://127.0.0.1:$reg_port/warm/strata:v1" \
   "$strata push --tls-verify=false -q $w/image.tar docker://127.0.0.1:${P[strata_warm]}/warm/strata:v1"
 bench_add skopeo_warm "$sk docker-archive:$w/image.tar docker://127.0.0.1:$reg_port/warm/skopeo:v1" \
