@@ -28,10 +28,10 @@ public:
   virtual std::optional<Facts> facts(const std::string& name) const = 0;
 };
 
-// Members that stay readable after parsing: layers are copied or read in place.
+// Members that stay readable after parsing: layers are read in place (and copied
+// through image/verified_layer.h).
 class BlobStore : public ImageMembers {
 public:
-  virtual void copy(const std::string& name, ByteSink& out) const = 0;
   virtual ImageSource::BlobLocation location(const std::string& name) const = 0;
 };
 

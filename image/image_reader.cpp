@@ -216,7 +216,6 @@ public:
     ssize_t n = ::pread(index_.fd(), magic, std::min<uint64_t>(sizeof magic, m->size), static_cast<off_t>(m->offset));
     return Facts{m->size, sniff_compression(magic, n > 0 ? static_cast<size_t>(n) : 0), ""};
   }
-  void copy(const std::string& name, ByteSink& out) const override { index_.copy(name, out); }
   ImageSource::BlobLocation location(const std::string& name) const override {
     const TarIndex::Member* m = index_.find(name);
     if (!m) fail_input("missing blob {}", name);
@@ -250,15 +249,6 @@ public:
     if (::fstat(it->second.get(), &st) < 0) fail_errno(fmt::format("cannot stat {}/{}", dir_, name));
     return {it->second.get(), 0, static_cast<uint64_t>(st.st_size)};
   }
-  void copy(const std::string& name, ByteSink& out) const override {
-    Fd fd = open_input_file(dir_ + "/" + name, "blob");
-    std::vector<char> buf(1 << 20);
-    for (;;) {
-      size_t n = read_full(fd.get(), buf.data(), buf.size(), name);
-      if (n) out.write(buf.data(), n);
-      if (n < buf.size()) break;
-    }
-  }
 
 private:
   std::string dir_;
@@ -267,15 +257,15 @@ private:
 
 class StoredImage : public ImageSource {
 public:
-  StoredImage(std::unique_ptr<BlobStore> store, ParsedImage parsed)
+  StoredImage(std::unique_ptr<BlobStore> store, ParsedImage parsed, const std::string& path)
       : store_(std::move(store)), layer_members_(std::move(parsed.layer_members)) {
+    name_ = path;
     format_ = parsed.format;
     config_json_ = std::move(parsed.config_json);
     layers_ = std::move(parsed.layers);
     repo_tags_ = std::move(parsed.repo_tags);
     manifest_json_ = std::move(parsed.manifest_json);
   }
-  void copy_layer(size_t i, ByteSink& out) const override { store_->copy(layer_members_.at(i), out); }
   BlobLocation layer_location(size_t i) const override { return store_->location(layer_members_.at(i)); }
 
 private:
@@ -343,12 +333,12 @@ std::unique_ptr<ImageSource> open_stored(ImagePath image, const std::string& pat
   if (image.directory) {
     auto members = std::make_unique<DirMembers>(path);
     ParsedImage parsed = parse_oci_layout(*members, ImageFormat::OciDir, path, selector);
-    return std::make_unique<StoredImage>(std::move(members), std::move(parsed));
+    return std::make_unique<StoredImage>(std::move(members), std::move(parsed), path);
   }
   Fd fd = image.compression == Compression::None ? std::move(image.file) : decompress_to_temp(image.file.get(), path);
   auto members = std::make_unique<TarMembers>(std::move(fd), path);
   ParsedImage parsed = parse_archive(*members, path, selector);
-  return std::make_unique<StoredImage>(std::move(members), std::move(parsed));
+  return std::make_unique<StoredImage>(std::move(members), std::move(parsed), path);
 }
 
 } // namespace

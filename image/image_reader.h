@@ -5,6 +5,7 @@
 #include "image/sink.h"
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -31,8 +32,18 @@ public:
   // OCI: the image manifest's bytes as stored (a push keeps them); docker-archive: empty.
   const std::string& manifest_json() const { return manifest_json_; }
 
-  // Streams layer i's stored bytes (exactly as in the source) to out.
-  virtual void copy_layer(size_t i, ByteSink& out) const = 0;
+  // The image's path, as given to open(): names it in messages.
+  const std::string& name() const { return name_; }
+
+  // Streams layer i's stored bytes (exactly as in the source) to out, checking them
+  // against its digest and diff_id (image/verified_layer.h): InputError once the last
+  // byte is out when they differ, so the caller must not keep what it wrote.
+  void copy_layer(size_t i, ByteSink& out) const;
+
+  // What VerifiedLayer found layer i's stored bytes to hash to once they passed both
+  // checks; empty until then. A later copy need only see the same bytes again.
+  void note_verified(size_t i, const std::string& stored_digest) const;
+  std::string verified_digest(size_t i) const;
 
   // Where layer i's stored bytes are: a byte range of an open file (valid while this
   // source lives). Every format strata reads is file-backed.
@@ -43,7 +54,12 @@ public:
   };
   virtual BlobLocation layer_location(size_t i) const = 0;
 
+private:
+  mutable std::mutex verified_mutex_;
+  mutable std::vector<std::string> verified_;
+
 protected:
+  std::string name_;
   ImageFormat format_ = ImageFormat::DockerArchive;
   std::string config_json_;
   std::vector<LayerDescriptor> layers_;

@@ -16,9 +16,10 @@ namespace strata {
 // are no layer format, and each would be one more library to load.
 void support_layer_compressions(archive* a);
 
-// Calls visit for each entry header (the data is skipped unless the visitor reads it
-// from `a`). `what` names the layer in errors; a corrupt layer is an InputError.
-void read_layer_entries(const ImageSource::BlobLocation& blob, const std::string& what,
+// Calls visit for each entry header of layer i of the image (the data is skipped unless
+// the visitor reads it from `a`), then checks the layer against its digest and diff_id
+// (image/verified_layer.h). A corrupt or forged layer is an InputError naming it.
+void read_layer_entries(const ImageSource& image, size_t i,
                         const std::function<void(archive* a, archive_entry* entry)>& visit);
 
 } // namespace strata

@@ -43,7 +43,8 @@ constexpr int kForwardedSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 // sends 'G' (go: ids are mapped); the child the rest.
 // 'X' carries the command's exit status, sent once nothing of the sandbox runs any more:
 // pid 1's own exit then unmounts the sandbox's root, which the parent need not wait for.
-enum : char { kError = 'E', kNote = 'N', kCreated = 'C', kLabel = 'L', kExited = 'X' };
+// 'I' is an error of the input (an InputError in prepare_root, e.g. a corrupt layer).
+enum : char { kError = 'E', kInputError = 'I', kNote = 'N', kCreated = 'C', kLabel = 'L', kExited = 'X' };
 
 void send_message(int socket, char kind, const std::string& text) {
   std::string datagram = kind + text;
@@ -154,6 +155,8 @@ void reset_signal_dispositions() {
     int status = run_init([&] { exec_command(ctx); }, filter, ctx.policy);
     send_message(ctx.socket, kExited, std::to_string(status));
     ::_exit(status);
+  } catch (const InputError& e) {
+    send_message(ctx.socket, kInputError, e.what());
   } catch (const std::exception& e) {
     send_message(ctx.socket, kError, e.what());
   } catch (...) {
@@ -290,7 +293,7 @@ SandboxResult run_sandbox(const SandboxConfig& config) {
   // What the child says, read as it comes; its last word is the command's status.
   SandboxResult result;
   result.mode_used = plan.mode;
-  std::string error;
+  std::string error, input_error;
   std::optional<int> said_status;
   bool reset_seen = false;
   auto read_messages = [&] {
@@ -307,6 +310,7 @@ SandboxResult run_sandbox(const SandboxConfig& config) {
       std::string text(buf + 1, static_cast<size_t>(n - 1));
       switch (buf[0]) {
       case kError: error = text; break;
+      case kInputError: input_error = text; break;
       case kNote: result.notes.push_back(text); break;
       case kCreated: result.created_paths.push_back(text); break;
       case kLabel: result.root_label = text; break;
@@ -356,6 +360,7 @@ SandboxResult run_sandbox(const SandboxConfig& config) {
     result.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
   if (timed_out) fail_work("the command timed out after {} s: the sandbox was killed", config.timeout.count());
+  if (!input_error.empty()) fail_input("{}", input_error);
   if (!error.empty()) fail_work("sandbox setup failed: {}", error);
   if (!send_failure.empty()) fail_work("{}", send_failure);
   return result;

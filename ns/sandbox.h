@@ -52,7 +52,8 @@ struct SandboxConfig {
   std::string rootfs;
   // Runs in the child after the namespaces and id maps exist, before /dev, /proc... are
   // mounted and before pivot_root: e.g. mounts an overlay on rootfs. It may throw
-  // strata::Error (its message becomes run_sandbox's WorkError). Its return value is a
+  // strata::Error (its message becomes run_sandbox's WorkError, an InputError's its
+  // InputError). Its return value is a
   // short label reported as SandboxResult::root_label (e.g. "overlay:kernel").
   std::function<std::string(const std::string& rootfs)> prepare_root;
   std::vector<BindMount> binds;

@@ -4,7 +4,6 @@
 #include "image/tar_index.h"
 
 #include <archive_entry.h>
-#include <fmt/format.h>
 
 namespace strata {
 namespace {
@@ -35,20 +34,19 @@ std::set<std::string> base_store_paths(const ImageSource& base, const std::strin
                                        const std::set<std::string>& also) {
   std::set<std::string> paths;
   for (size_t i = 0; i < base.layers().size(); ++i) {
-    read_layer_entries(base.layer_location(i), fmt::format("base layer {}", base.layers()[i].diff_id),
-                       [&](archive*, archive_entry* e) {
-                         std::string path = normalise_member_name(archive_entry_pathname(e));
-                         auto slash = path.rfind('/');
-                         std::string dir = slash == std::string::npos ? "" : path.substr(0, slash);
-                         std::string base_name = slash == std::string::npos ? path : path.substr(slash + 1);
-                         if (base_name == ".wh..wh..opq") {
-                           erase_subtree(paths, dir, true);
-                         } else if (base_name.rfind(".wh.", 0) == 0) {
-                           erase_subtree(paths, (dir.empty() ? "" : dir + "/") + base_name.substr(4), false);
-                         } else if (!path.empty() && (at_or_above(path, store_prefix) || below(path, store_prefix) || also.count(path))) {
-                           paths.insert(path);
-                         }
-                       });
+    read_layer_entries(base, i, [&](archive*, archive_entry* e) {
+      std::string path = normalise_member_name(archive_entry_pathname(e));
+      auto slash = path.rfind('/');
+      std::string dir = slash == std::string::npos ? "" : path.substr(0, slash);
+      std::string base_name = slash == std::string::npos ? path : path.substr(slash + 1);
+      if (base_name == ".wh..wh..opq") {
+        erase_subtree(paths, dir, true);
+      } else if (base_name.rfind(".wh.", 0) == 0) {
+        erase_subtree(paths, (dir.empty() ? "" : dir + "/") + base_name.substr(4), false);
+      } else if (!path.empty() && (at_or_above(path, store_prefix) || below(path, store_prefix) || also.count(path))) {
+        paths.insert(path);
+      }
+    });
   }
   return paths;
 }

@@ -61,7 +61,7 @@ with tarfile.open(src) as t, tarfile.open(out, "w") as o:
             f = io.BytesIO(bytes(data))
         o.addfile(m, f)
 PY
-check 2 "base layer .* is corrupt" "a corrupt layer in the base" build --name x --from-image badlayer.tar --copy-to-root root -o out/img.tar
+check 2 "badlayer.tar: layer 1 .* is corrupt" "a corrupt layer in the base" build --name x --from-image badlayer.tar --copy-to-root root -o out/img.tar
 
 # Output paths.
 mkdir out/adir

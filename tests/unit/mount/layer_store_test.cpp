@@ -159,6 +159,28 @@ TEST_F(LayerStoreTest, LayerWhoseBytesDoNotMatchItsDigestIsNotKept) {
   EXPECT_TRUE(store_listing().empty()); // no temp dir left either
 }
 
+// A compressed layer records no blob digest in a docker-archive: only the diff_id can
+// tell that its content is not the layer it claims to be (a cache poisoned under a
+// popular diff_id).
+TEST_F(LayerStoreTest, CompressedLayerClaimingAnotherDiffIdIsNotKept) {
+  std::string claimed = sha256_digest(layer1);
+  for (Filter filter : {Filter::Gzip, Filter::Zstd}) {
+    std::string evil = make_tar({tar_dir("etc"), tar_file("etc/motd", "evil\n")}, filter);
+    auto image = ImageSource::open(write_image({evil}, {claimed}));
+    LayerStore store(store_dir);
+    try {
+      store.ensure(*image, 0);
+      FAIL() << "a layer claiming another diff_id was cached under it";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("is corrupt or forged"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(image->name() + ": layer 1 (" + claimed + ")"), std::string::npos)
+          << e.what();
+    }
+    EXPECT_FALSE(exists(store.path_for(claimed)));
+    EXPECT_TRUE(store_listing().empty());
+  }
+}
+
 TEST_F(LayerStoreTest, UnprivilegedUnpackKeepsOwnersInXattrs) {
   ::chmod(tmp.path().c_str(), 0777);
   std::string image_path = write_image({layer1});
