@@ -1,6 +1,7 @@
 #include "image/dockertools/customisation.h"
 
 #include "image/closure/store_path.h"
+#include "sys/copy_tree.h"
 #include "sys/error.h"
 #include "sys/files.h"
 
@@ -77,16 +78,13 @@ void lay_out_customisation(const std::vector<std::string>& contents, const std::
       std::string dst = dir + "/" + basename_of(real);
       if (!path_exists(dst) && ::symlink(real.c_str(), dst.c_str()) < 0) fail_errno(fmt::format("cannot link {}", dst));
     } else {
-      copy_into(real, dir);
+      copy_contents_into(real, dir);
     }
   }
 }
 
-void copy_into(const std::string& path, const std::string& dir) {
-  std::string from = is_directory(path) ? path + "/." : path;
-  run_child(fmt::format("copying {}", path).c_str(), [&] {
-    ::execlp("cp", "cp", "-a", "--no-preserve=ownership", from.c_str(), (dir + "/").c_str(), static_cast<char*>(nullptr));
-  });
+void copy_contents_into(const std::string& path, const std::string& dir) {
+  copy_into(path, dir);
   // Store paths are read-only; what runs next in dir must be able to change the copy.
   ::chmod(dir.c_str(), 0755);
 }

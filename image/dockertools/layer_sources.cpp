@@ -29,7 +29,7 @@ LayerSources plan_layer_sources(const Spec& spec, bool with_contents,
     // shadowSetup and extraCommands change a writable copy of the contents.
     s.staging = std::make_unique<TempDir>("strata-layer");
     ::chmod(s.staging->path().c_str(), 0755);
-    for (const auto& m : s.contents) copy_into(m.host_path, s.staging->path());
+    for (const auto& m : s.contents) copy_contents_into(m.host_path, s.staging->path());
     if (spec.shadow_setup) shadow_setup(s.staging->path(), below);
     if (!spec.extra_commands.empty()) {
       if (step) step("running extraCommands");

@@ -73,7 +73,7 @@ RootLayer::RootLayer(const Spec& spec, const ImageSource* base, const std::vecto
                      RootScriptRunner& runner, int64_t mtime, const std::function<void(const std::string&)>& step,
                      std::function<void()> meanwhile) {
   upper_ = std::make_unique<ScratchDir>(runner);
-  for (const auto& m : contents) copy_into(m.host_path, upper_->upper());
+  for (const auto& m : contents) copy_contents_into(m.host_path, upper_->upper());
   // shadowSetup over a base: only where the merged image lacks the files, so run in the
   // script, where the base is visible.
   if (spec.shadow_setup && !base) shadow_setup(upper_->upper());
