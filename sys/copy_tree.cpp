@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
 #include <map>
@@ -16,6 +17,12 @@
 
 namespace strata {
 namespace {
+
+// A source the caller may not read is bad input (exit 2), as for a layer made from it.
+[[noreturn]] void fail_unreadable(const std::string& path) {
+  if (errno == EACCES || errno == EPERM) fail_input("cannot read {}: {}", path, std::strerror(errno));
+  fail_errno("cannot open " + path);
+}
 
 std::vector<std::string> names_in(int dir_fd, const std::string& what) {
   Fd dup(::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0));
@@ -84,7 +91,7 @@ private:
       bool exists = clear_place(to_dir, name, rel, true);
       if (!exists && ::mkdirat(to_dir, name.c_str(), 0700) != 0) fail_errno("cannot create " + target(rel));
       Fd src(::openat(from_dir, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-      if (!src) fail_errno("cannot open " + source(rel));
+      if (!src) fail_unreadable(source(rel));
       Fd dst(::openat(to_dir, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
       if (!dst) fail_errno("cannot open " + target(rel));
       // Writable while its children are made; its own mode and time once they are.
@@ -126,7 +133,7 @@ private:
       }
     }
     Fd src(::openat(from_dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-    if (!src) fail_errno("cannot open " + source(rel));
+    if (!src) fail_unreadable(source(rel));
     Fd dst(::openat(to_dir, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!dst) fail_errno("cannot create " + target(rel));
     copy_data(src.get(), dst.get(), static_cast<uint64_t>(st.st_size), rel);
@@ -205,8 +212,9 @@ private:
   std::map<std::pair<dev_t, ino_t>, std::string> links_; // first copy of each multiply linked file
 };
 
-Fd open_dir(const std::string& path) {
+Fd open_dir(const std::string& path, bool source) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd && source) fail_unreadable(path);
   if (!fd) fail_errno("cannot open directory " + path);
   return fd;
 }
@@ -214,13 +222,13 @@ Fd open_dir(const std::string& path) {
 } // namespace
 
 CopyStats copy_tree_contents(const std::string& from, const std::string& to) {
-  Fd src = open_dir(from), dst = open_dir(to);
+  Fd src = open_dir(from, true), dst = open_dir(to, false);
   return TreeCopier(from, to).contents(src.get(), dst.get());
 }
 
 CopyStats copy_into(const std::string& path, const std::string& dir) {
   if (is_directory(path)) return copy_tree_contents(path, dir);
-  Fd parent = open_dir(dirname_of(path)), dst = open_dir(dir);
+  Fd parent = open_dir(dirname_of(path), true), dst = open_dir(dir, false);
   return TreeCopier(dirname_of(path), dir).one(parent.get(), basename_of(path), dst.get());
 }
 

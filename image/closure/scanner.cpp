@@ -71,6 +71,7 @@ unsigned char type_of(const std::string& path, unsigned char d_type) {
 
 void scan_file(const std::string& path, ReferenceScanner& scanner, std::vector<char>& buffer) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd && (errno == EACCES || errno == EPERM)) fail_input("cannot read {}: {}", path, std::strerror(errno));
   if (!fd) fail_errno("cannot open " + path);
   ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
   for (;;) {
