@@ -6,6 +6,7 @@
 #include "cli/spec_flags.h"
 #include "image/dockertools/layer_cache.h"
 #include "image/dockertools/layered_image.h"
+#include "sys/cache_root.h"
 #include "sys/error.h"
 #include "sys/files.h"
 
@@ -35,7 +36,8 @@ void add_cache_flags(CommandLine& cmd, LayeredOptions& o) {
 
 // The layer cache to use: none with --no-cache, --cache-dir as given (an unusable one is an
 // error), else the default one when it can be made: a build where HOME is not writable
-// (e.g. a Nix build sandbox, HOME=/homeless-shelter) runs without a cache.
+// (e.g. a Nix build sandbox, HOME=/homeless-shelter) has it under $TMPDIR (sys/cache_root.h);
+// where not even that can be made, it runs without a cache.
 std::string choose_cache_dir(const LayeredOptions& o) {
   if (o.no_cache) return "";
   if (!o.cache_dir.empty()) return o.cache_dir;
@@ -47,6 +49,7 @@ std::string choose_cache_dir(const LayeredOptions& o) {
     note(fmt::format("{}; building without the layer cache (see --cache-dir, --no-cache)", e.what()));
     return "";
   }
+  verbose(fmt::format("layer cache {} ({})", dir, cache_root().why));
   return dir;
 }
 

@@ -3,6 +3,7 @@
 #include "mount/diff.h"
 #include "mount/layer_store.h"
 #include "ns/sandbox.h"
+#include "sys/cache_root.h"
 #include "sys/error.h"
 #include "sys/files.h"
 #include "sys/log.h"
@@ -92,6 +93,10 @@ RootScriptReport SandboxRootScriptRunner::run_command(const SandboxRunRequest& r
   auto store = std::make_shared<mount::LayerStore>(store_dir);
   std::vector<size_t> to_unpack;
   if (request.base) {
+    report.cache_dir = store_dir;
+    if (options_.layer_store_dir.empty())
+      log_verbose(fmt::format("{}: base layers unpacked in {} (cache root: {})", request.what, store_dir,
+                              cache_root().why));
     for (size_t i = request.base->layers().size(); i-- > 0;) { // newest first
       std::string path = store->path_for(request.base->layers()[i].diff_id);
       if (!is_directory(path)) ++report.layers_unpacked;

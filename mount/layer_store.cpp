@@ -2,6 +2,7 @@
 
 #include "image/digest.h"
 #include "mount/image_layer.h"
+#include "sys/cache_root.h"
 #include "sys/error.h"
 #include "sys/fd.h"
 #include "sys/files.h"
@@ -11,7 +12,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <memory>
-#include <pwd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -89,16 +89,7 @@ LayerStore::LayerStore(std::string dir, UnpackOptions options)
     : dir_(dir.empty() ? default_dir() : std::move(dir)), options_(std::move(options)) {}
 
 std::string LayerStore::default_dir() {
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg == '/') return std::string(xdg) + "/strata/unpacked";
-  std::string home;
-  if (const char* h = std::getenv("HOME"); h && *h) {
-    home = h;
-  } else if (const passwd* pw = ::getpwuid(::getuid()); pw && pw->pw_dir) {
-    home = pw->pw_dir;
-  } else {
-    fail_input("cannot find a cache directory: set XDG_CACHE_HOME or HOME");
-  }
-  return home + "/.cache/strata/unpacked";
+  return cache_root().dir + "/unpacked";
 }
 
 std::string LayerStore::path_for(const std::string& diff_id) const {

@@ -26,7 +26,8 @@ public:
   // dir empty: default_dir(). The dir is created when first needed.
   explicit LayerStore(std::string dir = "", UnpackOptions options = {});
 
-  // $XDG_CACHE_HOME/strata/unpacked, else $HOME/.cache/strata/unpacked.
+  // <cache root>/unpacked (sys/cache_root.h: $XDG_CACHE_HOME/strata, $HOME/.cache/strata or
+  // $TMPDIR/strata-cache-<uid>).
   static std::string default_dir();
 
   const std::string& dir() const { return dir_; }

@@ -47,6 +47,7 @@ json BuildReport::to_json() const {
                {{"entries_written", entries_written},
                 {"file_bytes_read", file_bytes_read},
                 {"layers_from_cache", layers_from_cache}}}};
+  if (!cache_dir.empty()) out["cache_dir"] = cache_dir;
   if (root_script) out["root_script"] = root_script->to_json();
   return out;
 }

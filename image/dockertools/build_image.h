@@ -41,6 +41,7 @@ struct BuildReport {
   uint64_t entries_written = 0;
   uint64_t file_bytes_read = 0;  // file content read from disk, over every pass
   uint64_t layers_from_cache = 0;
+  std::string cache_dir; // layered images: the store-layer cache used ("" for none)
   std::optional<RootScriptReport> root_script;
 
   nlohmann::json to_json() const;

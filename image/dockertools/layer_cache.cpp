@@ -1,5 +1,6 @@
 #include "image/dockertools/layer_cache.h"
 
+#include "sys/cache_root.h"
 #include "sys/error.h"
 #include "sys/files.h"
 
@@ -49,9 +50,11 @@ LayerCache::LayerCache(std::string dir) : dir_(std::move(dir)) {
 }
 
 std::string LayerCache::default_dir() {
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::string(xdg) + "/strata";
-  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.cache/strata";
-  return "";
+  try {
+    return cache_root().dir;
+  } catch (const Error&) {
+    return "";
+  }
 }
 
 std::string LayerCache::key(const std::vector<std::string>& host_paths, const std::string& options) {

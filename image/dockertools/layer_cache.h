@@ -25,7 +25,8 @@ public:
   // InputError when it cannot be created or written.
   explicit LayerCache(std::string dir);
 
-  // $XDG_CACHE_HOME/strata, else ~/.cache/strata.
+  // The cache root (sys/cache_root.h: $XDG_CACHE_HOME/strata, ~/.cache/strata, or
+  // $TMPDIR/strata-cache-<uid> when neither is usable); "" when none is.
   static std::string default_dir();
 
   bool enabled() const { return !dir_.empty(); }

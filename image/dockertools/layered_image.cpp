@@ -335,6 +335,7 @@ BuildReport build_layered(const Spec& spec, const LayeredTarget& target, const B
   report.name = spec.name;
   report.tag = spec.tag.empty() ? content_tag(config) : spec.tag;
   report.output = target.stream ? "-" : target.output;
+  report.cache_dir = target.cache_dir;
   report.format = target.stream ? ImageFormat::DockerArchive : target.format;
   report.config_digest = sha256_digest(config);
   for (const auto& group : groups) report.store_paths.insert(report.store_paths.end(), group.begin(), group.end());

@@ -18,11 +18,13 @@ void fail_root_script(const RootScriptReport& report, const std::string& what) {
 }
 
 json RootScriptReport::to_json() const {
-  return {{"exit_status", exit_status},
-          {"id_mode", id_mode},
-          {"root", root},
-          {"layers_unpacked", layers_unpacked},
-          {"bytes_unpacked", bytes_unpacked}};
+  json out = {{"exit_status", exit_status},
+              {"id_mode", id_mode},
+              {"root", root},
+              {"layers_unpacked", layers_unpacked},
+              {"bytes_unpacked", bytes_unpacked}};
+  if (!cache_dir.empty()) out["cache_dir"] = cache_dir;
+  return out;
 }
 
 

@@ -34,6 +34,7 @@ struct RootScriptReport {
   std::string root;         // how the root was stacked, e.g. "overlay:kernel"
   uint64_t layers_unpacked = 0; // base layers unpacked for this run (0: all cached)
   uint64_t bytes_unpacked = 0;
+  std::string cache_dir;    // where base layers are kept unpacked ("" without a base)
   nlohmann::json to_json() const;
 };
 

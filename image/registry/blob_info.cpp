@@ -1,6 +1,7 @@
 #include "image/registry/blob_info.h"
 
 #include "image/digest.h"
+#include "sys/cache_root.h"
 #include "sys/error.h"
 #include "sys/files.h"
 
@@ -46,9 +47,11 @@ std::string read_or_empty(const std::string& path) {
 } // namespace
 
 std::string BlobInfo::default_dir() {
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::string(xdg) + "/strata/registry";
-  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.cache/strata/registry";
-  return "";
+  try {
+    return cache_root().dir + "/registry";
+  } catch (const Error&) {
+    return "";
+  }
 }
 
 BlobInfo::BlobInfo(std::string dir) : dir_(dir.empty() ? default_dir() : std::move(dir)) {
