@@ -3,6 +3,7 @@
 #include "cli/common.h"
 #include "sys/error.h"
 #include "sys/files.h"
+#include "sys/signal_cleanup.h"
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -97,6 +98,7 @@ const Command* add_commands(CLI::App& app, int argc, const char* const* argv) {
 
 int run_command_line(int argc, char** argv) {
   reserve_standard_fds();
+  install_signal_cleanup();
   CLI::App app{"strata: build Docker and OCI images without root, a VM or a daemon", "strata"};
   app.set_version_flag("--version", "strata 0.1.0");
   app.require_subcommand(1);

@@ -6,6 +6,7 @@
 #include "sys/error.h"
 #include "sys/fd.h"
 #include "sys/files.h"
+#include "sys/signal_cleanup.h"
 
 #include <cerrno>
 #include <cstdlib>
@@ -63,6 +64,7 @@ public:
     }
     // Overlay shows a lower dir's root mode where no upper covers it: make it a root's.
     ::chmod(path_.c_str(), 0755);
+    on_signal_ = CleanupOnSignal(path_, CleanupOnSignal::Kind::Tree);
   }
   TempLayerDir(const TempLayerDir&) = delete;
   TempLayerDir& operator=(const TempLayerDir&) = delete;
@@ -76,11 +78,15 @@ public:
 
   const std::string& path() const { return path_; }
   // Renamed away (or removed) by the caller: nothing left to clean.
-  void release() { path_.clear(); }
+  void release() {
+    on_signal_.release();
+    path_.clear();
+  }
 
 private:
   std::string path_;
   Fd lock_;
+  CleanupOnSignal on_signal_;
 };
 
 } // namespace

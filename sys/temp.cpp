@@ -6,12 +6,17 @@
 #include <cerrno>
 #include <charconv>
 #include <climits>
+#include <csignal>
 #include <cstring>
 #include <cstdlib>
+#include <dirent.h>
+#include <memory>
+#include <string_view>
 #include <fcntl.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <utility>
 #include <vector>
 
 namespace strata {
@@ -21,13 +26,49 @@ std::string default_temp_parent() {
   return t && *t ? t : "/tmp";
 }
 
-TempDir::TempDir(const std::string& prefix, const std::string& parent) {
-  std::string tmpl = (parent.empty() ? default_temp_parent() : parent) + "/" + prefix + ".XXXXXX";
-  if (!::mkdtemp(tmpl.data())) fail_errno(fmt::format("cannot create a temporary directory in {}", dirname_of(tmpl)));
-  path_ = tmpl;
+namespace {
+
+// Removes the entries of dir named <lead><pid><separator>… whose pid no process has and
+// that belong to this user: what a strata killed by SIGKILL left. A pid in use again by
+// another process keeps its entry until that process is gone too.
+void remove_stale(const std::string& dir, const std::string& lead, char separator) {
+  std::unique_ptr<DIR, int (*)(DIR*)> listing(::opendir(dir.c_str()), ::closedir);
+  if (!listing) return;
+  std::vector<std::string> stale;
+  while (const dirent* e = ::readdir(listing.get())) {
+    std::string_view name = e->d_name;
+    if (name.size() <= lead.size() || name.compare(0, lead.size(), lead) != 0) continue;
+    std::string_view rest = name.substr(lead.size());
+    pid_t pid = 0;
+    auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), pid);
+    if (ec != std::errc() || pid <= 0 || end == rest.data() + rest.size() || *end != separator) continue;
+    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
+    struct stat st;
+    if (::fstatat(::dirfd(listing.get()), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || st.st_uid != ::geteuid())
+      continue;
+    if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) stale.push_back(dir + "/" + std::string(name));
+  }
+  for (const std::string& path : stale) {
+    try {
+      remove_tree(path);
+    } catch (const Error&) {  // not ours to remove after all (another user's files inside)
+    }
+  }
 }
 
-TempDir::TempDir(TempDir&& other) noexcept : path_(std::move(other.path_)) { other.path_.clear(); }
+} // namespace
+
+TempDir::TempDir(const std::string& prefix, const std::string& parent) {
+  std::string dir = parent.empty() ? default_temp_parent() : parent;
+  remove_stale(dir, prefix + ".", '.');
+  std::string tmpl = fmt::format("{}/{}.{}.XXXXXX", dir, prefix, ::getpid());
+  if (!::mkdtemp(tmpl.data())) fail_errno(fmt::format("cannot create a temporary directory in {}", dir));
+  path_ = tmpl;
+  on_signal_ = CleanupOnSignal(path_, CleanupOnSignal::Kind::Tree);
+}
+
+TempDir::TempDir(TempDir&& other) noexcept
+    : path_(std::exchange(other.path_, {})), on_signal_(std::move(other.on_signal_)) {}
 
 TempDir::~TempDir() {
   if (path_.empty()) return;
@@ -37,7 +78,10 @@ TempDir::~TempDir() {
   }
 }
 
-std::string TempDir::release() { return std::exchange(path_, {}); }
+std::string TempDir::release() {
+  on_signal_.release();
+  return std::exchange(path_, {});
+}
 
 namespace {
 
@@ -124,11 +168,14 @@ AtomicFile::AtomicFile(const std::string& target, mode_t mode) : target_(target)
   // A regular file through symlinks: replaced where the last link points.
   std::string path = st.st_mode != 0 ? resolved_path(target, "output path") : target;
   check_output_dir(dirname_of(path));
-  std::string tmpl = dirname_of(path) + "/." + basename_of(path) + ".strata-XXXXXX";
+  std::string lead = "." + basename_of(path) + ".strata-";
+  remove_stale(dirname_of(path), lead, '-');
+  std::string tmpl = fmt::format("{}/{}{}-XXXXXX", dirname_of(path), lead, ::getpid());
   int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
   if (fd < 0) fail_errno(fmt::format("cannot create a temporary file beside {}", target));
   fd_.reset(fd);
   temp_path_ = tmpl;
+  on_signal_ = CleanupOnSignal(temp_path_, CleanupOnSignal::Kind::File);
   rename_to_ = path;
   mode_t mask = ::umask(0);
   ::umask(mask);
@@ -154,7 +201,8 @@ void AtomicFile::open_stream(int fd, Fd owned) {
 AtomicFile::AtomicFile(AtomicFile&& other) noexcept
     : target_(std::move(other.target_)), temp_path_(std::exchange(other.temp_path_, {})),
       rename_to_(std::move(other.rename_to_)), fd_(std::move(other.fd_)), stream_(std::exchange(other.stream_, -1)),
-      stream_owned_(std::move(other.stream_owned_)), committed_(other.committed_) {}
+      stream_owned_(std::move(other.stream_owned_)), on_signal_(std::move(other.on_signal_)),
+      committed_(other.committed_) {}
 
 AtomicFile::~AtomicFile() {
   if (!committed_ && !temp_path_.empty()) ::unlink(temp_path_.c_str());
@@ -171,6 +219,7 @@ void AtomicFile::commit() {
   fd_.reset();
   if (::rename(temp_path_.c_str(), rename_to_.c_str()) < 0) fail_errno(fmt::format("cannot rename onto {}", target_));
   committed_ = true;
+  on_signal_.release();
 }
 
 } // namespace strata

@@ -2,15 +2,19 @@
 // appear at their final path only when complete.
 #pragma once
 #include "sys/fd.h"
+#include "sys/signal_cleanup.h"
 
 #include <string>
 
 namespace strata {
 
-// A fresh directory, removed with everything in it when the object dies.
+// A fresh directory, removed with everything in it when the object dies (or when strata
+// is ended by SIGTERM, SIGINT or SIGHUP: sys/signal_cleanup.h).
 class TempDir {
 public:
-  // Created inside parent (default: $TMPDIR or /tmp) with the given name prefix.
+  // Created inside parent (default: $TMPDIR or /tmp) as <prefix>.<pid>.XXXXXX. Dirs of
+  // the same prefix that a strata no longer running left there (SIGKILL) are removed
+  // first.
   explicit TempDir(const std::string& prefix = "strata", const std::string& parent = "");
   TempDir(TempDir&& other) noexcept;
   TempDir& operator=(TempDir&&) = delete;
@@ -23,6 +27,7 @@ public:
 
 private:
   std::string path_;
+  CleanupOnSignal on_signal_;
 };
 
 // An output file that appears complete or not at all. Where the target is nothing or a
@@ -32,7 +37,8 @@ private:
 // /dev/null, or one of the process's own fds: /dev/stdout, /dev/fd/N, /proc/self/fd/N),
 // it is never replaced: the bytes go to an unlinked temp file in $TMPDIR and commit()
 // copies them there. A directory, block device, socket or terminal is an InputError
-// naming the path. Without commit() nothing reaches the target.
+// naming the path. Without commit() nothing reaches the target. The temp name is
+// .<name>.strata-<pid>-XXXXXX; those a strata no longer running left are removed first.
 class AtomicFile {
 public:
   explicit AtomicFile(const std::string& target, mode_t mode = 0644);
@@ -60,6 +66,7 @@ private:
   Fd fd_;
   int stream_ = -1;       // the stream's fd (owned by stream_owned_, or the caller's)
   Fd stream_owned_;
+  CleanupOnSignal on_signal_;
   bool committed_ = false;
 };
 
