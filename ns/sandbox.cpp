@@ -22,6 +22,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -125,6 +126,9 @@ void reset_signal_dispositions() {
 [[noreturn]] void sandbox_child(const ChildContext& ctx) {
   try {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    // The mount points made in the root and what the command makes get the same modes
+    // whatever the caller's umask: a layer read back from the sandbox is reproducible.
+    ::umask(022);
     std::optional<NetNamespaceMaker> own_network;
     if (!ctx.config.network) own_network.emplace();
     reset_signal_dispositions();  // while the parent maps ids

@@ -12,7 +12,8 @@
 //   - pivot_roots into rootfs and detaches the old root,
 //   - sets the hostname "strata", cuts the capability bounding set to kKeptCapabilities
 //     and sets no_new_privs,
-// then forks the command, which starts a session of its own (no controlling tty: the
+// then forks the command (umask 022, whatever the caller's, as the mount points made in
+// rootfs: what it writes has the same modes for every caller), which starts a session of its own (no controlling tty: the
 // caller's terminal is only an open fd to it) and loads a seccomp filter (the denylist kDeniedSyscalls →
 // EPERM, plus notification rules) before exec; init stays: it reaps every zombie, forwards
 // SIGINT/SIGTERM/SIGHUP/SIGQUIT sent to strata, answers seccomp notifications (the
