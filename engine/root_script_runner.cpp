@@ -2,6 +2,7 @@
 
 #include "mount/diff.h"
 #include "mount/layer_store.h"
+#include "mount/readable_tree.h"
 #include "ns/sandbox.h"
 #include "sys/cache_root.h"
 #include "sys/error.h"
@@ -196,6 +197,7 @@ void SandboxRootScriptRunner::walk_upper(const std::string& upper, int64_t mtime
   // script's work: leave them out when they stayed empty.
   std::set<std::string> created;
   for (const auto& p : created_paths_) created.insert(p.substr(p.find_first_not_of('/')));
+  make_upper_readable(upper);
   mount::walk_diff(upper, options, [&](LayerEntry& e) {
     if (e.type == EntryType::Directory && created.count(e.path)) {
       std::string dir = upper + "/" + e.path;
@@ -219,8 +221,22 @@ void SandboxRootScriptRunner::remove(const std::string& dir) {
     log_verbose(fmt::format("removing {} from inside the user namespace: {}", dir, e.what()));
   }
   // Files chowned to other mapped ids can only be removed from inside the user
-  // namespace: do it as the namespace's root, before the sandbox's root is entered.
-  // The sandbox's command is the host's /bin/true, from /usr bound read-only.
+  // namespace: do it as the namespace's root.
+  run_in_user_namespace([dir] { remove_tree(dir); }, "cleanup");
+  remove_tree(dir);
+}
+
+void SandboxRootScriptRunner::make_upper_readable(const std::string& upper) {
+  if (!plan_ || ::geteuid() == 0) return;  // real root reads everything
+  mount::TreeReader host_reader{::geteuid(), ::getegid()};
+  if (mount::count_unreadable(upper, host_reader) == 0) return;
+  // Inside, the caller is 0:0 and stat shows the ids the diff records.
+  run_in_user_namespace([upper] { mount::make_readable(upper, mount::TreeReader{0, 0}); }, "readable");
+}
+
+void SandboxRootScriptRunner::run_in_user_namespace(const std::function<void()>& work, const std::string& label) {
+  // A sandbox whose prepare_root does the work; its command is the host's /bin/true, from
+  // /usr bound read-only.
   ns::SandboxConfig config;
   config.id_plan = plan_;
   config.argv = {"/usr/bin/true"};
@@ -231,12 +247,11 @@ void SandboxRootScriptRunner::remove(const std::string& dir) {
       fail_errno("cannot prepare the cleanup root");
   config.rootfs = cleanup_root.path();
   config.binds.push_back({"/usr", "/usr", true});
-  config.prepare_root = [dir](const std::string&) {
-    remove_tree(dir);
-    return std::string("cleanup");
+  config.prepare_root = [&work, &label](const std::string&) {
+    work();
+    return label;
   };
   ns::run_sandbox(config);
-  remove_tree(dir);
 }
 
 } // namespace strata::engine

@@ -63,6 +63,12 @@ public:
 
 private:
   void sweep_stale_scratch_dirs();
+  // Runs work (a host path's changes) as root of a user namespace with the run's id
+  // maps, before any sandbox root is entered: for what only a mapped id may do.
+  void run_in_user_namespace(const std::function<void()>& work, const std::string& label);
+  // Hands what the script left unreadable to the caller, its owner recorded
+  // (mount/readable_tree.h), so that the diff can read it.
+  void make_upper_readable(const std::string& upper);
   const ScriptTools& tools_for(const std::string& store_dir);
 
   SandboxOptions options_;
