@@ -10,7 +10,7 @@ namespace strata::cli {
 
 void define_unpack_command(CommandLine& cmd) {
   struct Options {
-    std::string image, dir, name, tag;
+    std::string image, dir, name, tag, max_size;
   };
   auto opts = std::make_shared<Options>();
   cmd.option("IMAGE", opts->image, "docker-archive (plain, .gz, .zst), OCI dir or OCI archive").required();
@@ -18,10 +18,16 @@ void define_unpack_command(CommandLine& cmd) {
       .required();
   cmd.option("--name", opts->name, "Image name to pick from an archive holding several");
   cmd.option("--tag", opts->tag, "Tag to pick");
+  cmd.option("--max-layer-size", opts->max_size,
+             "Refuse a layer whose files hold more than SIZE bytes uncompressed (k, m, g, t suffixes; default: no "
+             "limit): exit 2 naming the layer, nothing left at DIR")
+      .not_empty();
   add_global_flags(cmd);
   cmd.callback([opts] {
+    mount::UnpackOptions options;
+    if (!opts->max_size.empty()) options.max_bytes = parse_size(opts->max_size, "--max-layer-size");
     auto image = ImageSource::open(opts->image, {opts->name, opts->tag});
-    mount::UnpackStats stats = mount::unpack_image_to(*image, opts->dir);
+    mount::UnpackStats stats = mount::unpack_image_to(*image, opts->dir, options);
     if (global_options().json) {
       print_json({{"image", opts->image},
                   {"dir", opts->dir},

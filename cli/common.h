@@ -3,6 +3,7 @@
 #include "cli/command_line.h"
 #include "sys/log.h"
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -28,6 +29,10 @@ void verbose(const std::string& message);
 void print_json(const nlohmann::json& value);
 // Writes text to stdout; WorkError "cannot write stdout: …" when it cannot (closed, full).
 void write_stdout(std::string_view text);
+
+// A size flag's value: a whole number of bytes, or with a suffix k, m, g or t (powers of
+// 1024, either case), more than 0. InputError naming the flag otherwise.
+uint64_t parse_size(std::string_view value, std::string_view flag);
 
 // libarchive converts names through the locale: makes it UTF-8, whatever the caller's.
 // Called before any thread starts, by main() or by a command that sets it only when it

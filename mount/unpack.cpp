@@ -6,6 +6,7 @@
 #include "sys/error.h"
 #include "sys/fd.h"
 
+#include <algorithm>
 #include <archive.h>
 #include <archive_entry.h>
 #include <cerrno>
@@ -180,6 +181,7 @@ private:
     if (leaf == kOpaqueMarker) return opaque(comps, name);
     if (starts_with(leaf, kWhiteoutPrefix)) return whiteout(reader, e, comps, name);
     if (archive_entry_hardlink(e)) return hardlink(e, comps, name);
+    if (type == AE_IFREG) count_content(e, name);
     switch (type) {
     case AE_IFREG: return regular_file(reader, e, comps, name, wanted(e, OverrideType::File, name));
     case AE_IFDIR: return directory(e, comps, name);
@@ -190,6 +192,17 @@ private:
     default:
       fail_input("layer {}: tar entry '{}' has an unsupported type (octal {:o})", input_.name(), name, type);
     }
+  }
+
+  // Checked against options.max_bytes from the sizes the headers declare, before a byte
+  // is written: a gzip bomb is refused at its first big member.
+  void count_content(archive_entry* e, const std::string& name) {
+    if (options_.max_bytes == 0) return;
+    uint64_t size = archive_entry_size_is_set(e) ? static_cast<uint64_t>(std::max<la_int64_t>(archive_entry_size(e), 0)) : 0;
+    content_bytes_ += size;
+    if (size > options_.max_bytes || content_bytes_ > options_.max_bytes)
+      fail_input("layer {}: its files hold more than the {} bytes allowed (at tar entry '{}', {} bytes)",
+                 input_.name(), options_.max_bytes, name, size);
   }
 
   Wanted wanted(archive_entry* e, OverrideType type, const std::string& name) const {
@@ -650,6 +663,7 @@ private:
   const Privileges privileges_;
   Fd root_;
   UnpackStats stats_;
+  uint64_t content_bytes_ = 0;  // the regular files' sizes so far (max_bytes)
 
   std::string cached_parent_;
   Fd cached_parent_fd_;

@@ -57,6 +57,10 @@ struct UnpackOptions {
   // Also mark opaque dirs with trusted.overlay.opaque (root's kernel overlayfs without
   // `userxattr`); failing to set it is an error.
   bool trusted_opaque = false;
+  // The most bytes the regular files of one layer may hold (their sizes as the tar
+  // declares them); more is an InputError naming the layer and the entry, raised before
+  // that entry is written. 0: no limit.
+  uint64_t max_bytes = 0;
 };
 
 struct UnpackStats {
