@@ -122,6 +122,8 @@ RootScriptReport SandboxRootScriptRunner::run_command(const SandboxRunRequest& r
   config.id_plan = plan_;
   config.network = options_.network;
   config.timeout = options_.timeout;
+  config.tmp_size = options_.tmp_size;
+  config.pids_limit = options_.pids_limit;
   config.argv = request.argv;
   config.meanwhile = request.meanwhile;
   config.stand_ins = request.stand_ins;

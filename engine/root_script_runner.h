@@ -12,6 +12,7 @@
 #include "sys/temp.h"
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -21,6 +22,11 @@ namespace strata::engine {
 
 // How root scripts are sandboxed: the choices `--id-mode`, `--overlay`, `--network`,
 // `--timeout` and `--layer-store` make.
+// The sandbox's resource limits unless asked otherwise: a 1 GiB /tmp (the kernel's
+// default is half the RAM) and 2048 processes (podman's default pids limit).
+inline constexpr uint64_t kDefaultTmpSize = uint64_t{1} << 30;
+inline constexpr uint32_t kDefaultPidsLimit = 2048;
+
 struct SandboxOptions {
   ns::IdMode id_mode = ns::IdMode::Auto;
   mount::OverlayDriver overlay = mount::OverlayDriver::Auto;
@@ -28,6 +34,8 @@ struct SandboxOptions {
   std::chrono::seconds timeout{0};
   std::string layer_store_dir; // empty: the default cache
   std::string toolbox;         // a static busybox for root scripts; "": found, "none": none
+  uint64_t tmp_size = kDefaultTmpSize;     // ns::SandboxConfig::tmp_size
+  uint32_t pids_limit = kDefaultPidsLimit; // ns::SandboxConfig::pids_limit
 };
 
 // One command run as root in the sandbox, over a stack of directories: the base image's

@@ -4,6 +4,7 @@
 #include "sys/error.h"
 #include "sys/fd.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -147,7 +148,7 @@ void setup_bind(int rootfd, const BindMount& bind, RootSetupReport& report) {
 
 } // namespace
 
-void setup_root(const std::string& rootfs, const std::vector<BindMount>& binds,
+void setup_root(const std::string& rootfs, const std::vector<BindMount>& binds, uint64_t tmp_size,
                 const std::function<bool()>& enter_own_network, RootSetupReport& report) {
   mount_or_fail(rootfs.c_str(), rootfs, nullptr, MS_BIND | MS_REC, nullptr, "the sandbox root " + rootfs);
   Fd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
@@ -160,7 +161,10 @@ void setup_root(const std::string& rootfs, const std::vector<BindMount>& binds,
   }
   {
     Fd tmp = ensure_path(root.get(), "/tmp", false, report);
-    mount_or_fail("tmpfs", fd_path(tmp.get()), "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", "tmpfs on /tmp");
+    std::string options = "mode=1777";
+    // Inodes bounded too: empty files fill no page.
+    if (tmp_size > 0) options += fmt::format(",size={},nr_inodes={}", tmp_size, std::max<uint64_t>(tmp_size / 4096, 1024));
+    mount_or_fail("tmpfs", fd_path(tmp.get()), "tmpfs", MS_NOSUID | MS_NODEV, options.c_str(), "tmpfs on /tmp");
   }
   setup_sys(root.get(), enter_own_network(), report);  // after the rest: the namespace is made meanwhile
   {

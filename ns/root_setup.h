@@ -4,6 +4,7 @@
 #pragma once
 #include "ns/sandbox.h"
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -21,7 +22,8 @@ struct RootSetupReport {
 // moves the caller into the sandbox's own net namespace and returns true, or returns
 // false when the sandbox shares the host's (a fresh sysfs needs one's own). On return
 // the process's root and cwd are the new root.
-void setup_root(const std::string& rootfs, const std::vector<BindMount>& binds,
+// tmp_size: the /tmp tmpfs's size in bytes (0: the kernel's default).
+void setup_root(const std::string& rootfs, const std::vector<BindMount>& binds, uint64_t tmp_size,
                 const std::function<bool()>& enter_own_network, RootSetupReport& report);
 
 } // namespace strata::ns

@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <grp.h>
 #include <optional>
 #include <poll.h>
@@ -24,7 +25,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/resource.h>
 #include <sys/timerfd.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -89,6 +92,32 @@ void say(const char* a, const char* b, const char* c = "", const char* d = "") {
   for (const char* part : {"strata: ", a, b, c, d, "\n"}) (void)!::write(STDERR_FILENO, part, std::strlen(part));
 }
 
+// Linux 6.14 made pid_max a setting of each pid namespace; before, the file is the
+// host's, which real root in an identity-mapped namespace could change: never write it.
+bool pid_max_is_per_namespace() {
+  utsname u{};
+  if (::uname(&u) != 0) return false;
+  unsigned major = 0, minor = 0;
+  if (std::sscanf(u.release, "%u.%u", &major, &minor) != 2) return false;
+  return major > 6 || (major == 6 && minor >= 14);
+}
+
+// In the child, once its ids are mapped (the pid namespace's pid_max is written through
+// the host's /proc, which shows the writer's own namespace's).
+void limit_processes(uint32_t limit, int socket) {
+  rlimit nproc{limit, limit};
+  if (::setrlimit(RLIMIT_NPROC, &nproc) != 0)
+    fail_errno(fmt::format("cannot limit the sandbox to {} processes (RLIMIT_NPROC)", limit));
+  if (!pid_max_is_per_namespace()) {
+    send_message(socket, kNote, "pids limit: RLIMIT_NPROC only (the kernel has no pid_max per pid namespace)");
+    return;
+  }
+  std::string value = std::to_string(uint64_t{limit} + 300);
+  Fd file(::open("/proc/sys/kernel/pid_max", O_WRONLY | O_CLOEXEC));
+  if (!file || ::write(file.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size()))
+    fail_errno(fmt::format("cannot set the sandbox's pid_max to {}", value));
+}
+
 // Every signal to its default action, as the command gets them (exec keeps those ignored).
 void reset_signal_dispositions() {
   struct sigaction dfl {};
@@ -139,13 +168,14 @@ void reset_signal_dispositions() {
     if (n != 1 || go != 'G') ::_exit(kSetupFailed);  // the parent could not map ids, or died
 
     if (!ctx.plan.deny_setgroups) (void)::setgroups(0, nullptr);
+    if (ctx.config.pids_limit > 0) limit_processes(ctx.config.pids_limit, ctx.socket);
     if (::sethostname("strata", 6) != 0) fail_errno("cannot set the sandbox's hostname");
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) fail_errno("cannot make mounts private");
     if (ctx.config.prepare_root) send_message(ctx.socket, kLabel, ctx.config.prepare_root(ctx.rootfs));
 
     RootSetupReport report;
     std::string filter;
-    setup_root(ctx.rootfs, ctx.config.binds, [&] {
+    setup_root(ctx.rootfs, ctx.config.binds, ctx.config.tmp_size, [&] {
       filter = compile_command_filter(ctx.policy);  // while the net namespace is being made
       if (own_network) own_network->enter();
       return own_network.has_value();

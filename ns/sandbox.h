@@ -8,7 +8,7 @@
 //   - mounts a minimal /dev (tmpfs with null, zero, full, random, urandom, tty bound
 //     from the host, a new devpts instance for pts and ptmx, a 1777 shm dir), a fresh
 //     /proc, a read-only /sys (a new sysfs, else the host's bound read-only, else none:
-//     said in notes), a tmpfs /tmp, and the binds asked for,
+//     said in notes), a tmpfs /tmp (of tmp_size), and the binds asked for,
 //   - pivot_roots into rootfs and detaches the old root,
 //   - sets the hostname "strata", cuts the capability bounding set to kKeptCapabilities
 //     and sets no_new_privs,
@@ -69,6 +69,14 @@ struct SandboxConfig {
   bool network = false;            // true: stay in the host's network namespace
   std::chrono::seconds timeout{0}; // 0: none. Else the sandbox is killed after it: WorkError
   uint32_t uid = 0, gid = 0;       // ids the command runs as, inside
+  // Bytes the /tmp tmpfs may hold (and one inode per 4 KiB of them). 0: the kernel's
+  // default, half the RAM.
+  uint64_t tmp_size = 0;
+  // Processes the sandbox may hold: RLIMIT_NPROC of each uid in it (which the kernel does
+  // not apply to host uid 0, real root's), and on Linux 6.14 and later, where pid_max is
+  // per pid namespace, pid_max pids_limit + 300 of the sandbox's (numbers below 300 are
+  // not used again once they wrap), which holds real root too. 0: no limit.
+  uint32_t pids_limit = 0;
   // Work of the caller's, done in the parent while the sandbox starts and runs (on the
   // other core), e.g. reading what a build needs next. It must not touch what the
   // sandbox changes. Signals to strata and the timeout are acted on once it returns; if
