@@ -1,3 +1,4 @@
+#include "cli/archive_compression.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/progress.h"
@@ -31,18 +32,21 @@ void define_build_command(CommandLine& cmd) {
     std::string output, format = "docker-archive";
     SandboxFlags sandbox;
     RegistryFlags registry;
+    ArchiveCompression archive;
   };
   auto opts = std::make_shared<Options>();
   opts->spec.add_to(cmd, false);
   cmd.option("-o,--output", opts->output, "Output path, - for stdout, or docker://HOST/REPO[:TAG] (default: NAME.tar)").not_empty();
   cmd.option("--format", opts->format, "docker-archive (default), oci-dir or oci-archive");
+  opts->archive.add_to(cmd);
   opts->sandbox.add_to(cmd);
   opts->registry.add_to(cmd);
   add_global_flags(cmd);
   cmd.callback([opts] {
     ImageFormat format = parse_image_format(opts->format, "--format");
     Spec spec = opts->spec.load();
-    BuildTarget target{opts->output.empty() ? default_output_path(spec.name, format) : opts->output, format};
+    std::string output = opts->output.empty() ? default_output_path(spec.name, format) : opts->output;
+    BuildTarget target{opts->archive.begin(output, format), format};
     Progress progress;
     auto base = pull_remote_base(spec, opts->registry, progress);
     auto registry = open_registry_output(target.output, opts->registry, progress, format != ImageFormat::DockerArchive);
@@ -52,6 +56,9 @@ void define_build_command(CommandLine& cmd) {
     events.layer_progress = [&](uint64_t n) { progress.bytes(n); };
     engine::SandboxRootScriptRunner runner(opts->sandbox.options());
     BuildReport report = build_image(spec, target, events, &runner);
+    opts->archive.finish();
+    target.output = output;
+    report.output = output;
     progress.done();
     if (global_options().json) {
       nlohmann::json j = report.to_json();

@@ -1,3 +1,4 @@
+#include "cli/archive_compression.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/progress.h"
@@ -25,6 +26,7 @@ struct LayeredOptions {
   bool no_cache = false;
   SandboxFlags sandbox;
   RegistryFlags registry;
+  ArchiveCompression archive;
 };
 
 void add_cache_flags(CommandLine& cmd, LayeredOptions& o) {
@@ -53,7 +55,7 @@ std::string choose_cache_dir(const LayeredOptions& o) {
   return dir;
 }
 
-void run(const LayeredOptions& o, bool stream, bool registry = false) {
+void run(LayeredOptions& o, bool stream, bool registry = false) {
   ImageFormat format = registry ? ImageFormat::RegistryDir
                        : stream ? ImageFormat::DockerArchive
                                 : parse_image_format(o.format, "--format");
@@ -63,7 +65,8 @@ void run(const LayeredOptions& o, bool stream, bool registry = false) {
   LayeredTarget target;
   target.stream = stream;
   target.format = format;
-  target.output = stream ? "-" : (o.output.empty() ? default_output_path(spec.name, format) : o.output);
+  std::string output = stream ? "-" : (o.output.empty() ? default_output_path(spec.name, format) : o.output);
+  target.output = stream || registry ? output : o.archive.begin(output, format);
   target.cache_dir = choose_cache_dir(o);
   Progress progress;
   auto base = pull_remote_base(spec, o.registry, progress);
@@ -76,6 +79,9 @@ void run(const LayeredOptions& o, bool stream, bool registry = false) {
   events.layer_progress = [&](uint64_t n) { progress.bytes(n); };
   engine::SandboxRootScriptRunner runner(o.sandbox.options());
   BuildReport report = build_layered(spec, target, events, &runner);
+  o.archive.finish();
+  target.output = output;
+  report.output = output;
   progress.done();
   if (pushed) {
     if (!global_options().json) return note_push(pushed->push->report());
@@ -109,6 +115,7 @@ void define_layered_command(CommandLine& cmd) {
   opts->spec.add_to(cmd, true);
   cmd.option("-o,--output", opts->output, "Output path, or docker://HOST/REPO[:TAG] (default: NAME.tar)").not_empty();
   cmd.option("--format", opts->format, "docker-archive (default), oci-dir or oci-archive");
+  opts->archive.add_to(cmd);
   add_cache_flags(cmd, *opts);
   add_global_flags(cmd);
   cmd.callback([opts] { run(*opts, false); });
@@ -129,7 +136,7 @@ void define_manifest_command(CommandLine& cmd) {
   add_cache_flags(cmd, *opts);
   add_global_flags(cmd);
   cmd.callback([opts] {
-    LayeredOptions o = *opts;
+    LayeredOptions& o = *opts;
     if (o.output.empty()) o.output = default_output_path(o.spec.load().name, ImageFormat::RegistryDir);
     run(o, false, true);
   });

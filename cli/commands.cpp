@@ -37,6 +37,9 @@ constexpr Command kCommands[] = {
      "Stream a layered image as a docker-archive to stdout (dockerTools.streamLayeredImage); layers "
      "uncompressed by default",
      define_stream_command},
+    {"stream-script",
+     "Write an executable that streams a layered image when run (dockerTools.streamLayeredImage's output)",
+     define_stream_script_command},
     {"manifest",
      "Write a layered image as a registry serves it (Nixery): blobs, a Docker schema 2 manifest and "
      "layerLocations, in a directory",

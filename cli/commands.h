@@ -14,6 +14,7 @@ void define_closure_command(CommandLine& cmd);
 void define_inspect_command(CommandLine& cmd);
 void define_layered_command(CommandLine& cmd);
 void define_stream_command(CommandLine& cmd);
+void define_stream_script_command(CommandLine& cmd);
 void define_manifest_command(CommandLine& cmd);
 void define_nix_db_command(CommandLine& cmd);
 void define_sandbox_exec_command(CommandLine& cmd);
