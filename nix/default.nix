@@ -104,9 +104,9 @@ let
 
   # The conf streamLayeredImage makes: the spec, with the closure graph of everything the
   # image's store layers may hold, as a store path; its hash is the tag when tag = null.
-  layeredConf = function: args:
+  layeredConf = function: known: args:
     let
-      a = requireArgs function [ "name" ] (checkArgs function buildLayeredImageArguments args);
+      a = requireArgs function [ "name" ] (checkArgs function known args);
       baseName = baseNameOf a.name;
       roots = closureRoots baseName [
         (a.contents or null) (a.config or null) (a.extraCommands or null)
@@ -130,7 +130,7 @@ let
 
   streamLayeredImage = args:
     let
-      c = layeredConf "streamLayeredImage" args;
+      c = layeredConf "streamLayeredImage" streamLayeredImageArguments args;
       drv = mkDerivation {
         name = "stream-${c.baseName}";
         action = "strata";
@@ -147,7 +147,7 @@ let
 
   buildLayeredImage = args:
     let
-      c = layeredConf "buildLayeredImage" args;
+      c = layeredConf "buildLayeredImage" buildLayeredImageArguments args;
       compressor = c.a.compressor or "gz";
       stream = streamLayeredImage (removeAttrs args [ "compressor" ]);
       drv = mkDerivation {

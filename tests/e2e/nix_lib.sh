@@ -92,23 +92,26 @@ stream_to_podman() {
 }
 check "the stream program piped to podman load, outside Nix: loads localhost/streamed:TAG" stream_to_podman
 
-# 4. buildImageWithNixDb: the DB in the image passes nix-store --verify --check-contents.
-check "buildImageWithNixDb in Nix" build withNixDb
-check "skopeo and umoci read it" unpacked "$built" "$WORK/db"
+# 4. buildImageWithNixDb, buildLayeredImageWithNixDb: the DB in the image passes
+# nix-store --verify --check-contents.
 # nix-bin 2.8 with root=R reads the store's files in R/nix/store whatever the logical store
 # dir (tests/e2e/lib/nix-sandbox.sh): the image's store paths move there.
-db=$WORK/db/rootfs
 db_nix() { env NIX_STORE_DIR="$STORE_DIR" NIX_CONF_DIR="$nix/conf" nix-store --store "local?root=$db" "$@"; }
 db_paths() { (cd "$db/nix/store" && for p in *; do echo "$STORE_DIR/$p"; done); }
 db_valid() {
   mkdir -p "$db/nix/store" && mv "$db$STORE_DIR"/* "$db/nix/store/" && [ "$(db_paths | wc -l)" = 3 ] &&
     db_nix --check-validity $(db_paths)
 }
-check "the image's DB holds its three store paths as valid" db_valid
 hello_refs() { db_nix -q --references $(db_paths | grep -- '-hello$') | sed 's|.*/[a-z0-9]*-||' | sort | tr '\n' ' '; }
-check "the DB knows hello's references (busybox, greeting)" test "$(hello_refs)" = "busybox greeting "
 verified() { db_nix --verify --check-contents >"$WORK/verify.out" 2>&1 && ! grep -q "disappeared\|modified\|invalid" "$WORK/verify.out"; }
-check "nix-store --verify --check-contents passes on the unpacked image" verified
+for attr in withNixDb layeredWithNixDb; do
+  check "$attr in Nix" build $attr
+  check "$attr: skopeo and umoci read it" unpacked "$built" "$WORK/$attr"
+  db=$WORK/$attr/rootfs
+  check "$attr: the image's DB holds its three store paths as valid" db_valid
+  check "$attr: the DB knows hello's references (busybox, greeting)" test "$(hello_refs)" = "busybox greeting "
+  check "$attr: nix-store --verify --check-contents passes on the unpacked image" verified
+done
 
 # 5. mkPureLayer: a dir with layer.tar, json, VERSION.
 check "mkPureLayer in Nix" build pureLayer
@@ -131,7 +134,7 @@ check "passthru spec: what strata got (copyToRoot, closureGraph, storeDir)" \
 
 # 10. Argument errors; no kvm.
 check "an unknown argument is an evaluation error naming it" eval_fails unknownArg.drvPath "unknown arguments 'bogusArg', 'runAsRoots'"
-check "… for streamLayeredImage too" eval_fails unknownLayered.drvPath "streamLayeredImage: unknown argument 'maxLayer'"
+check "… for streamLayeredImage too" eval_fails unknownLayered.drvPath "streamLayeredImage: unknown arguments 'compressor', 'maxLayer'"
 check "a missing name is an evaluation error naming it" eval_fails missingName.drvPath "buildLayeredImage: missing argument 'name'"
 check "an unknown compressor is an evaluation error naming it" eval_fails badCompressor.drvPath "compressor 'bzip2' is not one of"
 check "no derivation asks for kvm" test "$(eval_json 'map (d: d.drvAttrs.requiredSystemFeatures or [ ]) [ image layered stream withNixDb rootLayer ]')" = "[[],[],[],[],[]]"

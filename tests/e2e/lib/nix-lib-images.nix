@@ -73,6 +73,7 @@ rec {
   };
   streamedRoot = run "streamed-root.tar" "${streamRoot} >$out";
 
+  layeredWithNixDb = dockerTools.buildLayeredImageWithNixDb { name = "layered-db"; tag = "1"; contents = [ hello ]; compressor = "none"; };
   withNixDb = dockerTools.buildImageWithNixDb { name = "with-db"; tag = "1"; copyToRoot = hello; compressor = "none"; };
   exported = dockerTools.exportImage { fromImage = image; diskSize = 1024; };
   pureLayer = dockerTools.mkPureLayer { name = "pure"; inherit baseJson; copyToRoot = hello; };
@@ -84,7 +85,7 @@ rec {
 
   # Argument errors.
   unknownArg = dockerTools.buildImage { name = "x"; copyToRoot = hello; bogusArg = 1; runAsRoots = ""; };
-  unknownLayered = dockerTools.streamLayeredImage { name = "x"; maxLayer = 3; };
+  unknownLayered = dockerTools.streamLayeredImage { name = "x"; maxLayer = 3; compressor = "gz"; };
   missingName = dockerTools.buildLayeredImage { contents = [ hello ]; };
   badCompressor = dockerTools.buildImage { name = "x"; compressor = "bzip2"; };
 }
