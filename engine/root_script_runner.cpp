@@ -56,6 +56,7 @@ const ScriptTools& SandboxRootScriptRunner::tools_for(const std::string& store_d
 }
 
 RootScriptReport SandboxRootScriptRunner::run(const RootScriptRequest& request) {
+  if (request.as_caller) return run_as_caller(request);
   const ScriptTools& tools = tools_for(request.store_dir);
   SandboxRunRequest command;
   command.base = request.base;
@@ -72,6 +73,59 @@ RootScriptReport SandboxRootScriptRunner::run(const RootScriptRequest& request) 
   if (report.exit_status == 127)
     log_note(fmt::format("{}: exit status 127 (command not found?): shells tried in order: {}; without a shell of "
                          "the image's or on PATH, a static busybox (busybox-static, --toolbox) provides one",
+                         request.what, tools.describe()));
+  return report;
+}
+
+RootScriptReport SandboxRootScriptRunner::run_as_caller(const RootScriptRequest& request) {
+  sweep_stale_scratch_dirs();
+  const ScriptTools& tools = tools_for(request.store_dir);
+  ns::SandboxConfig config;
+  // The caller's own ids, mapped to themselves; real root stays root (over every id).
+  uid_t uid = ::getuid();
+  gid_t gid = ::getgid();
+  if (uid == 0) {
+    config.id_plan = ns::plan_id_maps(ns::IdMode::Root);
+  } else {
+    ns::IdMapPlan plan;
+    plan.mode = ns::IdMode::Single;
+    plan.uids = {{uid, uid, 1}};
+    plan.gids = {{gid, gid, 1}};
+    plan.deny_setgroups = true;
+    config.id_plan = plan;
+  }
+  config.uid = uid;
+  config.gid = gid;
+  TempDir root(fmt::format("{}-{}-root", kScratchPrefix, ::getpid()));
+  ::chmod(root.path().c_str(), 0755);
+  config.rootfs = root.path();
+  config.read_only_root = true;
+  if (!request.store_dir.empty() && is_directory(request.store_dir))
+    config.binds.push_back({request.store_dir, request.store_dir, true});
+  config.binds.insert(config.binds.end(), tools.binds().begin(), tools.binds().end());
+  config.binds.push_back({request.upper, kLayerDir, false});
+  config.cwd = kLayerDir;
+  config.argv = {tools.shell(), "-e", "-c", request.script};
+  config.stand_ins = tools.stand_ins();
+  config.env = ns::default_env();
+  for (auto& entry : config.env)
+    if (entry.rfind("PATH=", 0) == 0) entry = tools.path_env();
+  config.env.insert(config.env.end(), request.env.begin(), request.env.end());
+  config.network = options_.network;
+  config.timeout = options_.timeout;
+  config.tmp_size = options_.tmp_size;
+  config.pids_limit = options_.pids_limit;
+  config.meanwhile = request.meanwhile;
+  ns::SandboxResult result = ns::run_sandbox(config);
+  RootScriptReport report;
+  report.exit_status = result.exit_status;
+  report.id_mode = std::string(ns::id_mode_name(result.mode_used));
+  report.root = "layer dir";
+  log_verbose(fmt::format("{}: as uid {} in {}, bound at {}", request.what, uid, request.upper, kLayerDir));
+  for (const auto& n : result.notes) log_verbose(n);
+  if (report.exit_status == 127)
+    log_note(fmt::format("{}: exit status 127 (command not found?): shells tried in order: {}; without a shell on "
+                         "PATH, a static busybox (busybox-static, --toolbox) provides one",
                          request.what, tools.describe()));
   return report;
 }

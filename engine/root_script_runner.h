@@ -59,8 +59,8 @@ class SandboxRootScriptRunner : public RootScriptRunner {
 public:
   explicit SandboxRootScriptRunner(SandboxOptions options) : options_(std::move(options)) {}
 
-  // Runs request.script as `SHELL -e -c SCRIPT` (run_command), SHELL and PATH chosen as
-  // engine/script_tools.h says.
+  // Runs request.script as `SHELL -e -c SCRIPT` (run_command, or with as_caller in a
+  // sandbox of its own), SHELL and PATH chosen as engine/script_tools.h says.
   RootScriptReport run(const RootScriptRequest& request) override;
   // Runs a command; a non-zero exit status is reported, not thrown.
   RootScriptReport run_command(const SandboxRunRequest& request);
@@ -77,6 +77,7 @@ private:
   // Hands what the script left unreadable to the caller, its owner recorded
   // (mount/readable_tree.h), so that the diff can read it.
   void make_upper_readable(const std::string& upper);
+  RootScriptReport run_as_caller(const RootScriptRequest& request);
   const ScriptTools& tools_for(const std::string& store_dir);
 
   SandboxOptions options_;

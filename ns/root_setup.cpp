@@ -149,7 +149,7 @@ void setup_bind(int rootfd, const BindMount& bind, RootSetupReport& report) {
 } // namespace
 
 void setup_root(const std::string& rootfs, const std::vector<BindMount>& binds, uint64_t tmp_size,
-                const std::function<bool()>& enter_own_network, RootSetupReport& report) {
+                const std::function<bool()>& enter_own_network, RootSetupReport& report, bool read_only_root) {
   mount_or_fail(rootfs.c_str(), rootfs, nullptr, MS_BIND | MS_REC, nullptr, "the sandbox root " + rootfs);
   Fd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root) fail_errno("cannot open the sandbox root " + rootfs);
@@ -174,6 +174,12 @@ void setup_root(const std::string& rootfs, const std::vector<BindMount>& binds, 
     confine_kernel_files(proc.get(), sys.get());
   }
   for (const BindMount& bind : binds) setup_bind(root.get(), bind, report);
+  if (read_only_root) {
+    mount_attr attr{};
+    attr.attr_set = MOUNT_ATTR_RDONLY;  // this mount only: the ones on it keep their flags
+    if (::mount_setattr(root.get(), "", AT_EMPTY_PATH, &attr, sizeof attr) != 0)
+      fail_errno("cannot make the sandbox root read-only");
+  }
 
   // pivot_root(".", ".") stacks the old root on the new one; detaching it leaves the new.
   if (::fchdir(root.get()) != 0) fail_errno("cannot enter the sandbox root");

@@ -22,8 +22,10 @@ struct RootSetupReport {
 // moves the caller into the sandbox's own net namespace and returns true, or returns
 // false when the sandbox shares the host's (a fresh sysfs needs one's own). On return
 // the process's root and cwd are the new root.
-// tmp_size: the /tmp tmpfs's size in bytes (0: the kernel's default).
+// tmp_size: the /tmp tmpfs's size in bytes (0: the kernel's default). read_only_root:
+// the root mount is made read-only last (SandboxConfig::read_only_root).
 void setup_root(const std::string& rootfs, const std::vector<BindMount>& binds, uint64_t tmp_size,
-                const std::function<bool()>& enter_own_network, RootSetupReport& report);
+                const std::function<bool()>& enter_own_network, RootSetupReport& report,
+                bool read_only_root = false);
 
 } // namespace strata::ns

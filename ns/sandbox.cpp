@@ -179,7 +179,7 @@ void reset_signal_dispositions() {
       filter = compile_command_filter(ctx.policy);  // while the net namespace is being made
       if (own_network) own_network->enter();
       return own_network.has_value();
-    }, report);
+    }, report, ctx.config.read_only_root);
     if (::chdir(ctx.config.cwd.c_str()) != 0)
       fail_errno(fmt::format("cannot enter the working directory {} in the sandbox", ctx.config.cwd));
     confine_sandbox_init();

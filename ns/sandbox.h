@@ -58,6 +58,9 @@ struct SandboxConfig {
   // short label reported as SandboxResult::root_label (e.g. "overlay:kernel").
   std::function<std::string(const std::string& rootfs)> prepare_root;
   std::vector<BindMount> binds;
+  // The root itself read-only once everything is mounted (its mounts keep their own
+  // flags): only /tmp, /dev/shm and binds asked writable can be written.
+  bool read_only_root = false;
   std::vector<std::string> argv;   // argv[0] is looked up on the sandbox's PATH from env
   // Absolute inside paths tried in turn, as argv[0], when argv[0] cannot be found (ENOENT:
   // missing, or its interpreter is): e.g. shells for a root that may have none.

@@ -91,7 +91,7 @@ BuildReport build_image(const Spec& spec, const BuildTarget& target, const Build
   if (base && spec.run_as_root.empty()) list_base();
 
   std::string created = resolve_created(spec.created);
-  LayerSources sources = plan_layer_sources(spec, spec.run_as_root.empty(), step, in_base);
+  LayerSources sources = plan_layer_sources(spec, spec.run_as_root.empty(), step, runner, in_base);
 
   const std::vector<TreeMapping>& mappings = sources.mappings;
   const std::vector<std::string>& store_paths = sources.store_paths;

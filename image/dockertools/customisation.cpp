@@ -89,12 +89,17 @@ void copy_contents_into(const std::string& path, const std::string& dir) {
   ::chmod(dir.c_str(), 0755);
 }
 
-void run_script_in(const std::string& script, const std::string& dir, const std::string& what) {
-  run_child(what.c_str(), [&] {
-    ::umask(022);
-    if (::chdir(dir.c_str()) < 0) ::_exit(127);
-    ::execl("/bin/sh", "sh", "-e", "-c", script.c_str(), static_cast<char*>(nullptr));
-  });
+void run_extra_commands(RootScriptRunner* runner, const Spec& spec, const std::string& dir) {
+  if (!runner) fail_input("extraCommands needs the sandbox, which this caller does not provide");
+  RootScriptRequest request;
+  request.upper = dir;
+  request.script = "umask 022\n" + spec.extra_commands;
+  request.store_dir = spec.store_dir;
+  request.as_caller = true;
+  request.what = "extraCommands";
+  RootScriptReport report = runner->run(request);
+  if (report.exit_status > 128) fail_work("extraCommands was killed by signal {}", report.exit_status - 128);
+  if (report.exit_status != 0) fail_work("extraCommands failed with exit status {}", report.exit_status);
 }
 
 } // namespace strata

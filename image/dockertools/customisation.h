@@ -2,6 +2,9 @@
 // contents that are store paths are joined (directories real, everything else a link
 // into the store, the first content winning), other contents are copied.
 #pragma once
+#include "image/dockertools/root_script.h"
+#include "image/spec.h"
+
 #include <string>
 #include <vector>
 
@@ -15,8 +18,10 @@ void lay_out_customisation(const std::vector<std::string>& contents, const std::
 // dir writable (0755) for what runs next in it.
 void copy_contents_into(const std::string& path, const std::string& dir);
 
-// Runs a shell script with `sh -e` in dir as the calling user, umask 022.
-// `what` names it in errors ("extraCommands").
-void run_script_in(const std::string& script, const std::string& dir, const std::string& what);
+// Runs spec.extra_commands in dir (the layer's root), confined: in the sandbox as the
+// calling user, dir its cwd and the only writable path, the store read-only, umask 022
+// (RootScriptRequest::as_caller). A failing script is failed work naming its status; no
+// runner is an InputError.
+void run_extra_commands(RootScriptRunner* runner, const Spec& spec, const std::string& dir);
 
 } // namespace strata

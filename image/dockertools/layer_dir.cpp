@@ -60,7 +60,7 @@ LayerDirReport write_layer_dir(const Spec& spec, const std::string& out_dir,
   check_spec(spec, runner);
   std::string target = checked_layer_dir_target(out_dir, "output directory");
 
-  LayerSources sources = plan_layer_sources(spec, spec.run_as_root.empty(), step);
+  LayerSources sources = plan_layer_sources(spec, spec.run_as_root.empty(), step, runner);
   // mkRootLayer: the script runs over the base's layers (if any) and copyToRoot.
   std::unique_ptr<ImageSource> base;
   std::unique_ptr<RootLayer> root_layer;

@@ -18,7 +18,7 @@ TreeMapping contents_mapping(const std::string& path) {
 }
 
 LayerSources plan_layer_sources(const Spec& spec, bool with_contents,
-                                const std::function<void(const std::string&)>& step,
+                                const std::function<void(const std::string&)>& step, RootScriptRunner* runner,
                                 const std::set<std::string>& below) {
   LayerSources s;
   for (const auto& path : spec.copy_to_root) s.contents.push_back(contents_mapping(path));
@@ -33,7 +33,7 @@ LayerSources plan_layer_sources(const Spec& spec, bool with_contents,
     if (spec.shadow_setup) shadow_setup(s.staging->path(), below);
     if (!spec.extra_commands.empty()) {
       if (step) step("running extraCommands");
-      run_script_in(spec.extra_commands, s.staging->path(), "extraCommands");
+      run_extra_commands(runner, spec, s.staging->path());
     }
     s.mappings.push_back({s.staging->path(), ""});
   } else if (with_contents) {

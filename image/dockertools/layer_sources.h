@@ -3,6 +3,7 @@
 // when shadowSetup or extraCommands change it), the store dir and the contents' store
 // closure under it, and the Nix DB when asked.
 #pragma once
+#include "image/dockertools/root_script.h"
 #include "image/dockertools/store_closure.h"
 #include "image/spec.h"
 #include "image/tree_source.h"
@@ -29,10 +30,10 @@ struct LayerSources {
 };
 
 // with_contents false leaves copyToRoot (and what changes it) to the caller, as runAsRoot
-// does: it copies the contents into the dir its script runs over. `below`: paths a base
-// image holds (shadowSetup leaves those alone).
+// does: it copies the contents into the dir its script runs over. runner runs
+// extraCommands. `below`: paths a base image holds (shadowSetup leaves those alone).
 LayerSources plan_layer_sources(const Spec& spec, bool with_contents,
-                                const std::function<void(const std::string&)>& step,
+                                const std::function<void(const std::string&)>& step, RootScriptRunner* runner,
                                 const std::set<std::string>& below = {});
 
 } // namespace strata

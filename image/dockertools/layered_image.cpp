@@ -206,7 +206,7 @@ BuildReport build_layered(const Spec& spec, const LayeredTarget& target, const B
   if (spec.shadow_setup) shadow_setup(staging.path());
   if (!spec.extra_commands.empty()) {
     step("running extraCommands");
-    run_script_in(spec.extra_commands, staging.path(), "extraCommands");
+    run_extra_commands(runner, spec, staging.path());
   }
   // fakeRootCommands: as root with the customisation layer as the root (cwd), the store
   // visible, as dockerTools runs them under fakeroot (with enableFakechroot, in a chroot

@@ -89,7 +89,7 @@ RootLayer::RootLayer(const Spec& spec, const ImageSource* base, const std::vecto
   if (report_.exit_status != 0) fail_root_script(report_, "runAsRoot");
   if (!spec.extra_commands.empty()) {
     if (step) step("running extraCommands");
-    run_script_in(spec.extra_commands, upper_->upper(), "extraCommands");
+    run_extra_commands(&runner, spec, upper_->upper());
   }
   std::vector<LayerEntry> diff;
   runner.walk_upper(upper_->upper(), mtime, [&](LayerEntry& e) {

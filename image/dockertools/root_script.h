@@ -23,6 +23,11 @@ struct RootScriptRequest {
   // The shell is the tree's own /bin/sh, else one from the caller's PATH entries in the
   // store, else the runner's toolbox; their tools are on PATH after the tree's
   // (engine/script_tools.h). Nothing of the host appears at its own path.
+  // extraCommands: run as the calling user (no capabilities; chown to another id fails,
+  // as in a Nix build), with `upper` bound at kLayerDir as its cwd and the only writable
+  // path: the root is an empty read-only dir with the store, /dev, /proc, /tmp. `base`
+  // is not used.
+  bool as_caller = false;
   std::string what = "runAsRoot";    // names the script in messages
   // Run by the caller's side while the script runs (see ns::SandboxConfig::meanwhile).
   std::function<void()> meanwhile;
@@ -49,6 +54,9 @@ public:
   // Removes a dir run() wrote into (it may hold files owned by other mapped ids).
   virtual void remove(const std::string& dir) = 0;
 };
+
+// Where an as_caller script finds the layer dir (its cwd) inside the sandbox.
+inline constexpr const char* kLayerDir = "/build/layer";
 
 // The error a failed root script ends strata with: its exit status is strata's.
 [[noreturn]] void fail_root_script(const RootScriptReport& report, const std::string& what);
