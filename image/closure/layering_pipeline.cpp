@@ -190,7 +190,20 @@ struct Value {
   Graph graph;
   std::vector<std::pair<std::string, Value>> record;
   std::vector<Value> list;
+  // Declared here, defaulted below where Value is complete: clang (the sanitizer build)
+  // refuses to instantiate pair<string, Value>'s destructor inside the class.
+  Value() = default;
+  Value(const Value&);
+  Value(Value&&) noexcept;
+  Value& operator=(const Value&);
+  Value& operator=(Value&&) noexcept;
+  ~Value();
 };
+Value::Value(const Value&) = default;
+Value::Value(Value&&) noexcept = default;
+Value& Value::operator=(const Value&) = default;
+Value& Value::operator=(Value&&) noexcept = default;
+Value::~Value() = default;
 
 Value graph_value(Graph g) {
   Value v;

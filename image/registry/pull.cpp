@@ -157,32 +157,14 @@ public:
       doc = parse_json(top.bytes, what + ": the manifest " + chosen);
       media_type = top.media_type;
     }
-    if (doc.is_object() && doc.value("schemaVersion", 0) == 1)
-      fail_input("{} is a Docker schema 1 manifest, which strata does not read", what);
-    if (media_type.empty()) media_type = media_type::kOciManifest;
-    if (media_type != media_type::kOciManifest && media_type != media_type::kDockerManifest)
-      fail_input("{}: unsupported manifest media type '{}'", what, media_type);
+    media_type = image_manifest_media_type(doc, media_type, what);
     image.manifest = top.bytes;
     image.manifest_digest = top.digest;
     image.manifest_media_type = media_type;
     image.reference = ref_.registry + "/" + ref_.repository + "@" + top.digest;
-    std::vector<std::pair<std::string, uint64_t>> layer_blobs;
-    std::string config_digest;
-    uint64_t config_size = 0;
-    try {
-      config_digest = doc.at("config").at("digest").get<std::string>();
-      config_size = doc.at("config").at("size").get<uint64_t>();
-      for (const auto& l : doc.at("layers")) {
-        LayerDescriptor d;
-        d.digest = l.at("digest").get<std::string>();
-        d.size = l.at("size").get<uint64_t>();
-        d.compression = compression_of_media_type(l.at("mediaType").get<std::string>());
-        image.layers.push_back(d);
-      }
-    } catch (const json::exception& e) {
-      fail_input("{}: malformed manifest: {}", what, e.what());
-    }
-    PulledBlob config = blob(config_digest, config_size, "config");
+    ManifestBlobs named = parse_image_manifest(doc, what);
+    image.layers = std::move(named.layers);
+    PulledBlob config = blob(named.config_digest, named.config_size, "config");
     image.config_json = read_file(config.path);
     json config_doc = parse_json(image.config_json, what + ": the config");
     std::vector<std::string> diff_ids;
@@ -238,6 +220,33 @@ json PulledImage::to_json() const {
            {"retries", retries}};
   if (!index_digest.empty()) out["index_digest"] = index_digest;
   return out;
+}
+
+std::string image_manifest_media_type(const json& doc, const std::string& announced, const std::string& what) {
+  if (doc.is_object() && doc.value("schemaVersion", 0) == 1)
+    fail_input("{} is a Docker schema 1 manifest, which strata does not read", what);
+  std::string media_type = announced.empty() ? std::string(media_type::kOciManifest) : announced;
+  if (media_type != media_type::kOciManifest && media_type != media_type::kDockerManifest)
+    fail_input("{}: unsupported manifest media type '{}'", what, media_type);
+  return media_type;
+}
+
+ManifestBlobs parse_image_manifest(const json& doc, const std::string& what) {
+  ManifestBlobs named;
+  try {
+    named.config_digest = doc.at("config").at("digest").get<std::string>();
+    named.config_size = doc.at("config").at("size").get<uint64_t>();
+    for (const auto& l : doc.at("layers")) {
+      LayerDescriptor d;
+      d.digest = l.at("digest").get<std::string>();
+      d.size = l.at("size").get<uint64_t>();
+      d.compression = compression_of_media_type(l.at("mediaType").get<std::string>());
+      named.layers.push_back(d);
+    }
+  } catch (const json::exception& e) {
+    fail_input("{}: malformed manifest: {}", what, e.what());
+  }
+  return named;
 }
 
 std::string choose_platform(const json& index, const Platform& platform, const std::string& what) {

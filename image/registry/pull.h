@@ -55,6 +55,21 @@ struct PulledImage {
 // A blob cache is needed: InputError when BlobInfo has no usable dir.
 PulledImage pull_image(const Reference& ref, const PullOptions& options);
 
+// The media type of an image manifest: `announced` (its mediaType, else the
+// Content-Type), OCI's when none is; InputError for Docker schema 1 and any other type.
+std::string image_manifest_media_type(const nlohmann::json& manifest, const std::string& announced,
+                                      const std::string& what);
+
+// What an image manifest (OCI or Docker schema 2) names: its config and layer blobs
+// (digest, size, compression; the diff_ids come from the config). InputError when
+// malformed.
+struct ManifestBlobs {
+  std::string config_digest;
+  uint64_t config_size = 0;
+  std::vector<LayerDescriptor> layers;
+};
+ManifestBlobs parse_image_manifest(const nlohmann::json& manifest, const std::string& what);
+
 // Picks the manifest of a list/index for a platform; InputError naming the platforms it
 // has when none fits. Returns the chosen descriptor's digest.
 std::string choose_platform(const nlohmann::json& index, const Platform& platform, const std::string& what);

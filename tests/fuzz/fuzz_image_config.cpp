@@ -1,0 +1,22 @@
+// An image config (rootfs.diff_ids, config, history), as a base image's: read by the
+// docker-archive reader, then composed into a new config as `build --from-image` does.
+#include "fuzz_image_parts.h"
+
+namespace {
+const std::string layer = strata::fuzz::tiny_layer(), config = strata::fuzz::tiny_config(layer);
+const std::string manifest =
+    nlohmann::json::array({{{"Config", "config.json"}, {"RepoTags", {"fuzz:latest"}}, {"Layers", {"layer.tar"}}}}).dump();
+} // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  strata::fuzz::write_seed("valid-config.json", config);
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace strata::fuzz;
+  static MemFile file;
+  write_archive(file, {{"config.json", std::string(as_text(data, size))}, {"layer.tar", layer}, {"manifest.json", manifest}});
+  read_archive(file);
+  return 0;
+}
