@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <archive.h>
+#include <memory>
 #include <cerrno>
 #include <cstring>
 #include <exception>
@@ -38,25 +39,22 @@ public:
     if (n < 0) fail_errno("cannot read " + name_);
     compressed_ = looks_compressed(magic, static_cast<size_t>(n));
     if (!compressed_) return;
-    archive_ = archive_read_new();
+    archive_.reset(archive_read_new()); // a member, so freed when opening it throws
     if (!archive_) throw std::bad_alloc();
-    support_layer_compressions(archive_);
-    archive_read_support_format_raw(archive_);
+    support_layer_compressions(archive_.get());
+    archive_read_support_format_raw(archive_.get());
     archive_entry* entry = nullptr;
-    if (archive_read_open(archive_, this, nullptr, &Stream::read_callback, nullptr) != ARCHIVE_OK ||
-        archive_read_next_header(archive_, &entry) != ARCHIVE_OK)
+    if (archive_read_open(archive_.get(), this, nullptr, &Stream::read_callback, nullptr) != ARCHIVE_OK ||
+        archive_read_next_header(archive_.get(), &entry) != ARCHIVE_OK)
       fail_archive();
   }
   Stream(const Stream&) = delete;
   Stream& operator=(const Stream&) = delete;
-  ~Stream() {
-    if (archive_) archive_read_free(archive_);
-  }
 
   size_t read(void* buffer, size_t capacity) {
     if (!compressed_) return read_stored(buffer, capacity);
     if (ended_) return 0;
-    la_ssize_t n = archive_read_data(archive_, buffer, capacity);
+    la_ssize_t n = archive_read_data(archive_.get(), buffer, capacity);
     if (n < 0) fail_archive();
     if (n == 0) ended_ = true;
     uncompressed_.update(buffer, static_cast<size_t>(n));
@@ -123,7 +121,7 @@ private:
   // to decompress.
   [[noreturn]] void fail_archive() {
     if (error_) std::rethrow_exception(error_);
-    const char* why = archive_error_string(archive_);
+    const char* why = archive_error_string(archive_.get());
     std::string what = why ? why : "unreadable";
     verify_stored();
     fail_input("{} is corrupt: cannot decompress it: {}", name_, what);
@@ -137,7 +135,7 @@ private:
   bool compressed_ = false, ended_ = false;
   Hasher stored_, uncompressed_;
   std::vector<char> raw_ = std::vector<char>(1 << 18);
-  archive* archive_ = nullptr;
+  std::unique_ptr<archive, int (*)(archive*)> archive_{nullptr, archive_read_free};
   std::exception_ptr error_;
 };
 

@@ -62,7 +62,9 @@ Privileges current_privileges() {
 // libarchive reading a LayerInput; errors of the input itself are rethrown as they were.
 class TarReader {
 public:
-  explicit TarReader(LayerInput& input) : input_(input), buffer_(1 << 18), archive_(archive_read_new()) {
+  // A member owns the archive, so that it is freed when opening it throws too.
+  explicit TarReader(LayerInput& input)
+      : input_(input), buffer_(1 << 18), owned_(archive_read_new(), archive_read_free), archive_(owned_.get()) {
     if (!archive_) throw std::bad_alloc();
     support_layer_compressions(archive_);
     archive_read_support_format_tar(archive_);
@@ -70,7 +72,6 @@ public:
   }
   TarReader(const TarReader&) = delete;
   TarReader& operator=(const TarReader&) = delete;
-  ~TarReader() { archive_read_free(archive_); }
 
   // The next entry, or nullptr at the end of the archive.
   archive_entry* next() {
@@ -118,6 +119,7 @@ private:
 
   LayerInput& input_;
   std::vector<char> buffer_;
+  std::unique_ptr<archive, int (*)(archive*)> owned_;
   archive* archive_;
   std::exception_ptr error_;
 };
