@@ -1,5 +1,6 @@
 #include "image/image_reader.h"
 
+#include "image/archive_error.h"
 #include "image/image_members.h"
 #include "image/json_input.h"
 #include "image/layer_reader.h"
@@ -283,14 +284,14 @@ Fd decompress_to_temp(int compressed, const std::string& path) {
   support_layer_compressions(a.get());
   archive_read_support_format_raw(a.get());
   if (archive_read_open_fd(a.get(), compressed, 1 << 20) != ARCHIVE_OK)
-    fail_input("cannot read {}: {}", path, archive_error_string(a.get()));
+    fail_input("cannot read {}: {}", path, archive_error_text(a.get()));
   archive_entry* entry;
   if (archive_read_next_header(a.get(), &entry) != ARCHIVE_OK)
-    fail_input("cannot decompress {}: {}", path, archive_error_string(a.get()));
+    fail_input("cannot decompress {}: {}", path, archive_error_text(a.get()));
   std::vector<char> buf(1 << 20);
   for (;;) {
     la_ssize_t n = archive_read_data(a.get(), buf.data(), buf.size());
-    if (n < 0) fail_input("{} is corrupt: {}", path, archive_error_string(a.get()));
+    if (n < 0) fail_input("{} is corrupt: {}", path, archive_error_text(a.get()));
     if (n == 0) break;
     write_all(out.get(), buf.data(), static_cast<size_t>(n), "a temporary file");
   }

@@ -1,5 +1,6 @@
 #include "image/layer_reader.h"
 
+#include "image/archive_error.h"
 #include "image/verified_layer.h"
 #include "sys/error.h"
 
@@ -53,7 +54,7 @@ void read_layer_entries(const ImageSource& image, size_t i,
   archive_read_support_format_empty(a.get());
   auto fail = [&](const char* how) {
     if (reader.error) std::rethrow_exception(reader.error);
-    fail_input("{} {}: {}", layer.name(), how, archive_error_string(a.get()));
+    fail_input("{} {}: {}", layer.name(), how, archive_error_text(a.get()));
   };
   if (archive_read_open(a.get(), &reader, nullptr, read_verified, nullptr) != ARCHIVE_OK) fail("is not a readable layer");
   for (;;) {

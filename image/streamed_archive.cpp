@@ -1,5 +1,6 @@
 #include "image/streamed_archive.h"
 
+#include "image/archive_error.h"
 #include "image/digest.h"
 #include "image/layer_reader.h"
 #include "image/tar_index.h"
@@ -23,13 +24,13 @@ StreamedArchive::StreamedArchive(Fd fd, const std::string& what) : what_(what) {
   support_layer_compressions(a.get());
   archive_read_support_format_tar(a.get());
   if (archive_read_open_fd(a.get(), fd.get(), 1 << 20) != ARCHIVE_OK)
-    fail_input("cannot read {}: {}", what, archive_error_string(a.get()));
+    fail_input("cannot read {}: {}", what, archive_error_text(a.get()));
   uint64_t kept_total = 0;
   for (;;) {
     archive_entry* entry;
     int rc = archive_read_next_header(a.get(), &entry);
     if (rc == ARCHIVE_EOF) break;
-    if (rc < ARCHIVE_WARN) fail_input("{} is corrupt: {}", what, archive_error_string(a.get()));
+    if (rc < ARCHIVE_WARN) fail_input("{} is corrupt: {}", what, archive_error_text(a.get()));
     const char* raw_name = archive_entry_pathname(entry);
     if (!raw_name) fail_input("{} is corrupt: a member has no name", what);
     std::string name = normalise_member_name(raw_name);
@@ -63,7 +64,7 @@ StreamedArchive::StreamedArchive(Fd fd, const std::string& what) : what_(what) {
       for (;;) {
         int data_rc = archive_read_data_block(a.get(), &block, &length, &offset);
         if (data_rc == ARCHIVE_EOF) break;
-        if (data_rc < ARCHIVE_WARN) fail_input("{} is corrupt: {}", what, archive_error_string(a.get()));
+        if (data_rc < ARCHIVE_WARN) fail_input("{} is corrupt: {}", what, archive_error_text(a.get()));
         if (offset < 0 || static_cast<uint64_t>(offset) < size) fail_input("{} is corrupt: member {} goes back", what, name);
         if (size < static_cast<uint64_t>(offset) && m.kept) { // a sparse member is no metadata
           kept_total -= m.content.size();

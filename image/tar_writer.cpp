@@ -1,5 +1,6 @@
 #include "image/tar_writer.h"
 
+#include "image/archive_error.h"
 #include "sys/error.h"
 #include "sys/files.h"
 
@@ -44,7 +45,7 @@ TarWriter::TarWriter(ByteSink& out) : out_(out), archive_(archive_write_new()) {
   // Unblocked: each header and data chunk goes straight to the sink.
   archive_write_set_bytes_per_block(archive_, 0);
   if (archive_write_open2(archive_, &out_, nullptr, write_callback, nullptr, nullptr) != ARCHIVE_OK)
-    fail_work("tar: {}", archive_error_string(archive_));
+    fail_work("tar: {}", archive_error_text(archive_));
 }
 
 TarWriter::~TarWriter() {
@@ -79,14 +80,14 @@ void TarWriter::add(const LayerEntry& e) {
     archive_entry_xattr_add_entry(ae.get(), key.c_str(), value.data(), value.size());
 
   if (archive_write_header(archive_, ae.get()) != ARCHIVE_OK)
-    fail_work("tar: cannot write the header of {}: {}", e.path, archive_error_string(archive_));
+    fail_work("tar: cannot write the header of {}: {}", e.path, archive_error_text(archive_));
   ++entries_;
   if (e.type != EntryType::File || e.size == 0) return;
 
   if (e.content_fd < 0) {
     if (e.inline_data.size() != e.size) fail_work("tar: {}: content size mismatch", e.path);
     if (archive_write_data(archive_, e.inline_data.data(), e.inline_data.size()) < 0)
-      fail_work("tar: {}: {}", e.path, archive_error_string(archive_));
+      fail_work("tar: {}: {}", e.path, archive_error_text(archive_));
     return;
   }
   static thread_local std::vector<char> buffer(1 << 18);
@@ -96,13 +97,13 @@ void TarWriter::add(const LayerEntry& e) {
     size_t got = read_full(e.content_fd, buffer.data(), want, e.path);
     if (got == 0) fail_work("{} shrank while it was being archived", e.path);
     if (archive_write_data(archive_, buffer.data(), got) < 0)
-      fail_work("tar: {}: {}", e.path, archive_error_string(archive_));
+      fail_work("tar: {}: {}", e.path, archive_error_text(archive_));
     left -= got;
   }
 }
 
 void TarWriter::finish() {
-  if (archive_write_close(archive_) != ARCHIVE_OK) fail_work("tar: {}", archive_error_string(archive_));
+  if (archive_write_close(archive_) != ARCHIVE_OK) fail_work("tar: {}", archive_error_text(archive_));
   finished_ = true;
 }
 
