@@ -31,6 +31,13 @@ bool is_index(const std::string& media_type) {
   return media_type == media_type::kOciIndex || media_type == media_type::kDockerManifestList;
 }
 
+// A member a registry's JSON should hold as a string: "" when it is missing or of
+// another type (json::value would throw a type_error), which callers then refuse.
+std::string string_member(const json& object, const char* key) {
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
 json parse_json(const std::string& text, const std::string& what) {
   try {
     return json::parse(text);
@@ -127,7 +134,7 @@ public:
         m.digest = sha256_digest(m.bytes);
         if (m.digest == reference) {
           json doc = parse_json(m.bytes, "the cached manifest " + reference);
-          m.media_type = doc.value("mediaType", "");
+          m.media_type = string_member(doc, "mediaType");
           return m;
         }
       }
@@ -223,7 +230,8 @@ json PulledImage::to_json() const {
 }
 
 std::string image_manifest_media_type(const json& doc, const std::string& announced, const std::string& what) {
-  if (doc.is_object() && doc.value("schemaVersion", 0) == 1)
+  auto version = doc.find("schemaVersion");
+  if (version != doc.end() && version->is_number_integer() && *version == 1)
     fail_input("{} is a Docker schema 1 manifest, which strata does not read", what);
   std::string media_type = announced.empty() ? std::string(media_type::kOciManifest) : announced;
   if (media_type != media_type::kOciManifest && media_type != media_type::kDockerManifest)
@@ -257,7 +265,8 @@ std::string choose_platform(const json& index, const Platform& platform, const s
   for (const auto& m : index["manifests"]) {
     if (!m.is_object() || !m.contains("platform") || !m["platform"].is_object()) continue;
     const json& p = m["platform"];
-    std::string os = p.value("os", ""), arch = p.value("architecture", ""), variant = p.value("variant", "");
+    std::string os = string_member(p, "os"), arch = string_member(p, "architecture"),
+                variant = string_member(p, "variant");
     seen.push_back(os + "/" + arch + (variant.empty() ? "" : "/" + variant));
     if (os != platform.os || arch != platform.architecture) continue;
     if (!platform.variant.empty() && variant != platform.variant) continue;
@@ -269,7 +278,7 @@ std::string choose_platform(const json& index, const Platform& platform, const s
     fail_input("{} has no image for {}/{}{} (it has: {})", what, platform.os, platform.architecture,
                platform.variant.empty() ? "" : "/" + platform.variant, have.empty() ? "no platforms" : have);
   }
-  std::string digest = best->value("digest", "");
+  std::string digest = string_member(*best, "digest");
   if (!is_sha256_digest(digest)) fail_input("{}: the manifest list names an unsupported digest '{}'", what, digest);
   return digest;
 }

@@ -11,6 +11,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <fcntl.h>
 #include <string>
 #include <string_view>
@@ -23,11 +25,14 @@ inline std::string_view as_text(const uint8_t* data, size_t size) {
   return {reinterpret_cast<const char*>(data), size};
 }
 
-// Runs f, taking an InputError as the expected end of bad input.
+// Runs f, taking an InputError as the expected end of bad input. STRATA_FUZZ_VERBOSE=1
+// prints its message (to see how far an input gets).
 template <typename F> int expect_input_errors_only(F&& f) {
   try {
     f();
-  } catch (const InputError&) {
+  } catch (const InputError& e) {
+    static const bool verbose = std::getenv("STRATA_FUZZ_VERBOSE") != nullptr;
+    if (verbose) std::fprintf(stderr, "input error: %s\n", e.what());
   }
   return 0;
 }

@@ -46,5 +46,31 @@ TEST(ChoosePlatform, Malformed) {
                InputError);
 }
 
+// Found while writing fuzz_registry_manifest (its corpus keeps the inputs): json::value throws a
+// type_error (not an InputError) when a registry sends a member of another type, and
+// strata exited 1 with nlohmann's message.
+TEST(ChoosePlatform, MistypedMembersAreInputErrors) {
+  json numbers = index_of({{{"digest", d('a')}, {"platform", {{"os", 5}, {"architecture", "amd64"}}}}});
+  EXPECT_THROW(choose_platform(numbers, {"linux", "amd64", ""}, "t"), InputError);
+  json digest = index_of({{{"digest", 7}, {"platform", {{"os", "linux"}, {"architecture", "amd64"}}}}});
+  EXPECT_THROW(choose_platform(digest, {"linux", "amd64", ""}, "t"), InputError);
+  json variant = index_of({{{"digest", d('a')}, {"platform", {{"os", "linux"}, {"architecture", "arm"}, {"variant", {}}}}}});
+  EXPECT_THROW(choose_platform(variant, {"linux", "arm", "v7"}, "t"), InputError);
+}
+
+TEST(ImageManifest, MediaTypeAndDescriptors) {
+  EXPECT_EQ(image_manifest_media_type(json{{"schemaVersion", "1"}}, "", "t"), media_type::kOciManifest);
+  EXPECT_THROW(image_manifest_media_type(json{{"schemaVersion", 1}}, "", "t"), InputError);
+  EXPECT_THROW(image_manifest_media_type(json::object(), "text/html", "t"), InputError);
+  json manifest{{"config", {{"digest", d('c')}, {"size", 10}}},
+                {"layers", {{{"digest", d('l')}, {"size", 20}, {"mediaType", "application/vnd.oci.image.layer.v1.tar+zstd"}}}}};
+  ManifestBlobs blobs = parse_image_manifest(manifest, "t");
+  EXPECT_EQ(blobs.config_digest, d('c'));
+  ASSERT_EQ(blobs.layers.size(), 1u);
+  EXPECT_EQ(blobs.layers[0].compression, Compression::Zstd);
+  manifest["layers"][0]["size"] = "20";
+  EXPECT_THROW(parse_image_manifest(manifest, "t"), InputError);
+}
+
 } // namespace
 } // namespace strata::registry
