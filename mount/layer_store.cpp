@@ -54,6 +54,7 @@ public:
     Fd store_lock = open_store_lock(store_dir);
     FlockGuard shared(store_lock.get(), LOCK_SH, store_dir + "/" + kLockName);
     std::string tmpl = store_dir + "/" + std::string(kTempPrefix) + hex + "-XXXXXX";
+    SignalsHeld held;  // until it is registered
     if (!::mkdtemp(tmpl.data())) fail_errno("cannot create a temporary directory in " + store_dir);
     path_ = tmpl;
     lock_ = Fd(::open(path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));

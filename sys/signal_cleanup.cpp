@@ -82,6 +82,15 @@ void install_signal_cleanup() {
   }
 }
 
+SignalsHeld::SignalsHeld() {
+  sigset_t held;
+  sigemptyset(&held);
+  for (int sig : kSignals) sigaddset(&held, sig);
+  ::pthread_sigmask(SIG_BLOCK, &held, &saved_);
+}
+
+SignalsHeld::~SignalsHeld() { ::pthread_sigmask(SIG_SETMASK, &saved_, nullptr); }
+
 CleanupOnSignal::CleanupOnSignal(const std::string& path, Kind kind) {
   if (path.size() >= PATH_MAX) return;
   for (int i = 0; i < kSlots; ++i) {

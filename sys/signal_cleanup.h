@@ -7,11 +7,25 @@
 // next strata that makes the same kind of temp path (sys/temp.h: names carry the pid).
 // While a sandbox runs these signals are blocked and passed on to it (ns/sandbox.h).
 #pragma once
+#include <csignal>
 #include <string>
 
 namespace strata {
 
 void install_signal_cleanup();
+
+// Holds SIGTERM, SIGINT and SIGHUP back while it lives (pthread_sigmask), so that a path is
+// created and registered before one of them is acted on: make one around both.
+class SignalsHeld {
+public:
+  SignalsHeld();
+  ~SignalsHeld();
+  SignalsHeld(const SignalsHeld&) = delete;
+  SignalsHeld& operator=(const SignalsHeld&) = delete;
+
+private:
+  sigset_t saved_;
+};
 
 class CleanupOnSignal {
 public:

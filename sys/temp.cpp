@@ -62,6 +62,7 @@ TempDir::TempDir(const std::string& prefix, const std::string& parent) {
   std::string dir = parent.empty() ? default_temp_parent() : parent;
   remove_stale(dir, prefix + ".", '.');
   std::string tmpl = fmt::format("{}/{}.{}.XXXXXX", dir, prefix, ::getpid());
+  SignalsHeld held;  // until it is registered
   if (!::mkdtemp(tmpl.data())) fail_errno(fmt::format("cannot create a temporary directory in {}", dir));
   path_ = tmpl;
   on_signal_ = CleanupOnSignal(path_, CleanupOnSignal::Kind::Tree);
@@ -171,15 +172,18 @@ AtomicFile::AtomicFile(const std::string& target, mode_t mode) : target_(target)
   std::string lead = "." + basename_of(path) + ".strata-";
   remove_stale(dirname_of(path), lead, '-');
   std::string tmpl = fmt::format("{}/{}{}-XXXXXX", dirname_of(path), lead, ::getpid());
-  int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
-  if (fd < 0) fail_errno(fmt::format("cannot create a temporary file beside {}", target));
-  fd_.reset(fd);
-  temp_path_ = tmpl;
-  on_signal_ = CleanupOnSignal(temp_path_, CleanupOnSignal::Kind::File);
+  {
+    SignalsHeld held;  // until it is registered
+    int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
+    if (fd < 0) fail_errno(fmt::format("cannot create a temporary file beside {}", target));
+    fd_.reset(fd);
+    temp_path_ = tmpl;
+    on_signal_ = CleanupOnSignal(temp_path_, CleanupOnSignal::Kind::File);
+  }
   rename_to_ = path;
   mode_t mask = ::umask(0);
   ::umask(mask);
-  ::fchmod(fd, mode & ~mask);
+  ::fchmod(fd_.get(), mode & ~mask);
 }
 
 AtomicFile AtomicFile::to_stream(int fd, const std::string& name) {

@@ -54,6 +54,20 @@ rc=$(run_and_signal INT "$WORK/out/.unpacked.strata.*" unpack "$WORK/big.tar" "$
 assert_eq 130 "$rc" "unpack ended by SIGINT exits 130"
 assert_eq "" "$(ls -A "$WORK/out")" "unpack ended by SIGINT leaves no partial tree"
 
+# extraCommands runs in a staging copy of the contents (strata-layer.* in TMPDIR).
+rc=$(run_and_signal HUP "$WORK/tmp/strata-layer.*" \
+  build --name x --tag v1 --copy-to-root "$WORK/tree" --extra-commands 'sleep 30' -o "$WORK/out/img.tar")
+assert_eq 129 "$rc" "build ended by SIGHUP during extraCommands exits 129"
+assert_eq "" "$(ls -A "$WORK/tmp")$(ls -A "$WORK/out")" "... leaves no strata-layer.* staging dir, no output"
+rc=$(run_and_signal KILL "$WORK/tmp/strata-layer.*" \
+  build --name x --tag v1 --copy-to-root "$WORK/tree" --extra-commands 'sleep 1' -o "$WORK/out/img.tar")
+assert_eq 137 "$rc" "build killed by SIGKILL during extraCommands"
+[ -n "$(ls -A "$WORK/tmp")" ] || fail "SIGKILL left no staging dir to sweep (the test needs the leftover)"
+sleep 1.5 # the orphaned extraCommands ends
+"$STRATA" build --name x --tag v1 --copy-to-root "$WORK/tree" --extra-commands true -o "$WORK/out/img.tar" -q
+assert_eq "" "$(ls -A "$WORK/tmp")" "the next build with extraCommands swept the killed one's staging dir"
+rm -f "$WORK/out/img.tar"
+
 # SIGKILL cannot be caught: what it leaves, the next run of the same kind sweeps.
 rc=$(run_and_signal KILL "$WORK/out/.img.tar.strata-*" \
   build --name x --tag v1 --copy-to-root "$WORK/tree" --compress gzip -o "$WORK/out/img.tar")
