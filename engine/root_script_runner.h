@@ -66,6 +66,9 @@ public:
   RootScriptReport run_command(const SandboxRunRequest& request);
   void walk_upper(const std::string& upper, int64_t mtime, const EntryVisitor& visit) override;
   void remove(const std::string& dir) override;
+  // Hands what the script left unreadable to the caller, its owner recorded
+  // (mount/readable_tree.h), so that the diff and the reference scan can read it.
+  void make_upper_readable(const std::string& upper) override;
 
   const SandboxOptions& options() const { return options_; }
 
@@ -74,9 +77,6 @@ private:
   // Runs work (a host path's changes) as root of a user namespace with the run's id
   // maps, before any sandbox root is entered: for what only a mapped id may do.
   void run_in_user_namespace(const std::function<void()>& work, const std::string& label);
-  // Hands what the script left unreadable to the caller, its owner recorded
-  // (mount/readable_tree.h), so that the diff can read it.
-  void make_upper_readable(const std::string& upper);
   RootScriptReport run_as_caller(const RootScriptRequest& request);
   const ScriptTools& tools_for(const std::string& store_dir);
 

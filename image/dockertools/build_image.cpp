@@ -93,10 +93,8 @@ BuildReport build_image(const Spec& spec, const BuildTarget& target, const Build
   std::string created = resolve_created(spec.created);
   LayerSources sources = plan_layer_sources(spec, spec.run_as_root.empty(), step, runner, in_base);
 
-  const std::vector<TreeMapping>& mappings = sources.mappings;
-  const std::vector<std::string>& store_paths = sources.store_paths;
-
-  // runAsRoot (mkRootLayer): the layer is what the script changed, with the store closure.
+  // runAsRoot (mkRootLayer): the layer is what the scripts changed, with the store
+  // closure of what it names.
   BuildReport report;
   int64_t mtime = layer_mtime(spec);
   std::unique_ptr<RootLayer> root_layer;
@@ -104,7 +102,10 @@ BuildReport build_image(const Spec& spec, const BuildTarget& target, const Build
     root_layer = std::make_unique<RootLayer>(spec, base.get(), sources.contents, *runner, mtime, step,
                                              base ? std::function<void()>(list_base) : nullptr);
     report.root_script = root_layer->report();
+    add_store_paths(spec, sources, {root_layer->upper_dir()}, step);
   }
+  const std::vector<TreeMapping>& mappings = sources.mappings;
+  const std::vector<std::string>& store_paths = sources.store_paths;
 
   std::unique_ptr<ImageWriter> own_writer = target.writer ? nullptr : make_image_writer(target.format, target.output, mtime);
   ImageWriter* writer = target.writer ? target.writer : own_writer.get();

@@ -8,29 +8,12 @@
 #include <cerrno>
 #include <cstdlib>
 #include <dirent.h>
-#include <functional>
 #include <memory>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 namespace strata {
 namespace {
-
-void run_child(const char* what, const std::function<void()>& child) {
-  pid_t pid = ::fork();
-  if (pid < 0) fail_errno(fmt::format("cannot start {}", what));
-  if (pid == 0) {
-    child();
-    ::_exit(127);
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) fail_errno(fmt::format("cannot wait for {}", what));
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
-  if (WIFEXITED(status)) fail_work("{} failed with exit status {}", what, WEXITSTATUS(status));
-  fail_work("{} was killed by signal {}", what, WTERMSIG(status));
-}
 
 // lndir: directories are made (and merged), symlinks copied, files linked to.
 void join_into(const std::string& from, const std::string& to) {

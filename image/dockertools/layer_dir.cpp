@@ -67,6 +67,7 @@ LayerDirReport write_layer_dir(const Spec& spec, const std::string& out_dir,
   if (!spec.run_as_root.empty()) {
     if (!spec.from_image.empty()) base = ImageSource::open(spec.from_image, {spec.from_image_name, spec.from_image_tag});
     root_layer = std::make_unique<RootLayer>(spec, base.get(), sources.contents, *runner, layer_mtime(spec), step);
+    add_store_paths(spec, sources, {root_layer->upper_dir()}, step);
   }
   const std::vector<TreeMapping>& mappings = sources.mappings;
   const std::vector<std::string>& store_paths = sources.store_paths;

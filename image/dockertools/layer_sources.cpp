@@ -22,8 +22,6 @@ LayerSources plan_layer_sources(const Spec& spec, bool with_contents,
                                 const std::set<std::string>& below) {
   LayerSources s;
   for (const auto& path : spec.copy_to_root) s.contents.push_back(contents_mapping(path));
-  s.closure = contents_store_closure(spec);
-  if (spec.include_store_paths) s.store_paths = s.closure.paths();
 
   if (with_contents && (!spec.extra_commands.empty() || spec.shadow_setup)) {
     // shadowSetup and extraCommands change a writable copy of the contents.
@@ -39,6 +37,15 @@ LayerSources plan_layer_sources(const Spec& spec, bool with_contents,
   } else if (with_contents) {
     s.mappings = s.contents;
   }
+  if (with_contents)
+    add_store_paths(spec, s, s.staging ? std::vector<std::string>{s.staging->path()} : std::vector<std::string>{}, step);
+  return s;
+}
+
+void add_store_paths(const Spec& spec, LayerSources& s, const std::vector<std::string>& layer_trees,
+                     const std::function<void(const std::string&)>& step) {
+  s.closure = contents_store_closure(spec, layer_trees);
+  if (spec.include_store_paths) s.store_paths = s.closure.paths();
   std::string prefix = spec.store_dir.substr(1);
   // The store dir and its parents come with the store paths (the walk makes them), so
   // only a layer that holds store paths has them, as dockerTools' buildImage adds
@@ -56,7 +63,6 @@ LayerSources plan_layer_sources(const Spec& spec, bool with_contents,
     nix::seed_nix_db(s.nix_db->path(), spec.include_store_paths ? s.closure.graph : closure::ClosureGraph(), seed);
     s.mappings.push_back({s.nix_db->path(), ""});
   }
-  return s;
 }
 
 } // namespace strata

@@ -46,9 +46,15 @@ void copy_file_to(const std::string& path, ByteSink& out) {
 struct StorePlan {
   closure::ClosureGraph graph{{}, "/nix/store", "empty"};
   closure::ImageRoots roots;
+  // The Nix DB's gcroots/docker: contents that are store paths and the store paths the
+  // other contents name (not what the scripts or the joined links add).
+  std::vector<std::string> gc_roots;
 };
 
-StorePlan plan_store(const Spec& spec) {
+// The customisation layer (`custom`, after the scripts) is a store path in dockerTools:
+// the image holds the closure of what it is made of and what its files name, as Nix finds
+// it, and of what the config names.
+StorePlan plan_store(const Spec& spec, const std::string& custom_dir) {
   StorePlan plan;
   bool have_store = is_directory(spec.store_dir);
   std::optional<closure::StoreScanner> scanner;
@@ -59,12 +65,15 @@ StorePlan plan_store(const Spec& spec) {
   std::set<std::string> custom;
   for (const auto& path : spec.copy_to_root) {
     std::string real = resolved_path(path, "contents path");
-    if (auto sp = closure::containing_store_path(real, spec.store_dir)) {
-      custom.insert(*sp);
-    } else if (scanner) {
-      for (auto& r : scanner->references_of_tree(real)) custom.insert(r);
-    }
+    if (auto sp = closure::containing_store_path(real, spec.store_dir)) custom.insert(*sp);
+    else if (spec.include_nix_db && (scanner || given))
+      for (auto& r : scanner ? scanner->references_of_tree(real) : closure::find_graph_references(real, *given))
+        custom.insert(r);
   }
+  plan.gc_roots.assign(custom.begin(), custom.end());
+  if (scanner || given)
+    for (auto& r : scanner ? scanner->references_of_tree(custom_dir) : closure::find_graph_references(custom_dir, *given))
+      custom.insert(r);
   std::string config_text = spec.config.dump();
   std::set<std::string> config_refs;
   if (given) {
@@ -192,12 +201,6 @@ BuildReport build_layered(const Spec& spec, const LayeredTarget& target, const B
   int base_count = base ? static_cast<int>(base->layers().size()) : 0;
   check_store_layering(spec, base_count);
 
-  step("computing the store closure");
-  StorePlan plan = plan_store(spec);
-  std::vector<std::string> image_paths;
-  if (spec.include_store_paths)
-    for (const auto& node : plan.graph.nodes()) image_paths.push_back(node.path);
-
   int64_t mtime = layer_mtime(spec);
   std::string created = resolve_created(spec.created);
   TempDir staging("strata-custom");
@@ -234,13 +237,19 @@ BuildReport build_layered(const Spec& spec, const LayeredTarget& target, const B
     request.what = "fakeRootCommands";
     fake_root = runner->run(request);
     if (fake_root->exit_status != 0) fail_root_script(*fake_root, "fakeRootCommands");
+    runner->make_upper_readable(staging.path());
   }
+  step("computing the store closure");
+  StorePlan plan = plan_store(spec, staging.path());
+  std::vector<std::string> image_paths;
+  if (spec.include_store_paths)
+    for (const auto& node : plan.graph.nodes()) image_paths.push_back(node.path);
   if (spec.include_nix_db) {
     step("writing the Nix database");
     nix::SeedOptions seed;
     seed.store = closure::StoreLocation{spec.store_dir, ""};
     seed.registration_time = nix_registration_time(spec.created); // not `created`: "now" must not reach a layer
-    seed.gc_roots = plan.roots.customisation_references;
+    seed.gc_roots = plan.gc_roots;
     seed_nix_db(staging.path(), plan.graph.closure_of(image_paths), seed);
   }
 

@@ -101,6 +101,8 @@ RootLayer::RootLayer(const Spec& spec, const ImageSource* base, const std::vecto
 
 RootLayer::~RootLayer() = default;
 
+const std::string& RootLayer::upper_dir() const { return upper_->upper(); }
+
 TreeStats RootLayer::walk(const std::vector<TreeMapping>& mappings, const TreeOptions& options,
                           const EntryVisitor& visit) {
   TreeStats stats = walk_trees(mappings, options, diff_->wrap(visit));

@@ -24,6 +24,8 @@ public:
   ~RootLayer();
 
   const RootScriptReport& report() const { return report_; }
+  // The dir holding what the scripts wrote (readable by the caller), for the reference scan.
+  const std::string& upper_dir() const;
   // The mapped trees' entries and the script's diff, in layer order (the script's entry
   // wins where both have a path).
   TreeStats walk(const std::vector<TreeMapping>& mappings, const TreeOptions& options, const EntryVisitor& visit);

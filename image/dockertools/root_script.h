@@ -53,6 +53,9 @@ public:
   virtual void walk_upper(const std::string& upper, int64_t mtime, const EntryVisitor& visit) = 0;
   // Removes a dir run() wrote into (it may hold files owned by other mapped ids).
   virtual void remove(const std::string& dir) = 0;
+  // Makes what run() left in `upper` readable by the caller, owners kept as walk_upper
+  // reports them (walk_upper does it too): for reading the files before that.
+  virtual void make_upper_readable(const std::string& upper) = 0;
 };
 
 // Where an as_caller script finds the layer dir (its cwd) inside the sandbox.
