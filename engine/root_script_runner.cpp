@@ -8,6 +8,7 @@
 #include "sys/error.h"
 #include "sys/files.h"
 #include "sys/log.h"
+#include "sys/owner_table.h"
 #include "sys/temp.h"
 
 #include <algorithm>
@@ -138,6 +139,10 @@ RootScriptReport SandboxRootScriptRunner::run_command(const SandboxRunRequest& r
   mount::OverlaySpec overlay;
   overlay.upper = request.upper;
   std::unique_ptr<TempDir> work;
+  // Where user xattrs are refused (a Nix build's seccomp filter), owners, modes, devices
+  // and opaque dirs go to owner tables beside the unpacked layers and the upper dir.
+  if (!xattrs_refused_) xattrs_refused_ = user_xattrs_refused(dirname_of(request.upper));
+  owner_tables_ = xattrs_refused_->has_value();
   // With subordinate ids the base layers are unpacked inside the user namespace, as its
   // root, so owners are real (a copied-up file then has no stale recorded owner); they get
   // a store of their own, keyed by the mapping.
@@ -145,7 +150,12 @@ RootScriptReport SandboxRootScriptRunner::run_command(const SandboxRunRequest& r
   std::string store_dir = options_.layer_store_dir.empty() ? mount::LayerStore::default_dir() : options_.layer_store_dir;
   if (unpack_inside && !plan_->uids.empty())
     store_dir += fmt::format("/subuid-{}-{}-{}", plan_->uids.back().outside, plan_->uids.back().count, ::getuid());
-  auto store = std::make_shared<mount::LayerStore>(store_dir);
+  mount::UnpackOptions unpack_options;
+  if (owner_tables_) { // layer dirs of another flavour: a store of their own
+    store_dir += "/owner-tables";
+    unpack_options.owner_table = true;
+  }
+  auto store = std::make_shared<mount::LayerStore>(store_dir, unpack_options);
   std::vector<size_t> to_unpack;
   if (request.base) {
     report.cache_dir = store_dir;
@@ -166,6 +176,7 @@ RootScriptReport SandboxRootScriptRunner::run_command(const SandboxRunRequest& r
     }
   }
   for (const auto& dir : request.lower_dirs) overlay.lower.push_back(dir);
+  lower_dirs_ = overlay.lower;
   if (!overlay.lower.empty()) {
     // overlayfs wants the work dir on the upper dir's filesystem
     work = std::make_unique<TempDir>("strata-work", dirname_of(request.upper));
@@ -181,6 +192,7 @@ RootScriptReport SandboxRootScriptRunner::run_command(const SandboxRunRequest& r
   config.argv = request.argv;
   config.meanwhile = request.meanwhile;
   config.stand_ins = request.stand_ins;
+  if (owner_tables_) config.owner_table = owner_table_path(request.upper);
   config.env = ns::default_env();
   for (const auto& entry : request.env) { // a KEY= of the request's replaces the default's
     std::string key = entry.substr(0, entry.find('=') + 1);
@@ -209,9 +221,15 @@ RootScriptReport SandboxRootScriptRunner::run_command(const SandboxRunRequest& r
   report.exit_status = result.exit_status;
   report.id_mode = std::string(ns::id_mode_name(result.mode_used));
   report.root = config.rootfs.empty() ? result.root_label : "overlay:plain";
+  report.owners = owner_tables_ ? "table" : plan_->mode == ns::IdMode::Root || plan_->mode == ns::IdMode::Subuid ? "real" : "xattr";
   created_paths_ = result.created_paths;
   remove_empty_mount_points(request.upper, result.created_paths);
-  log_verbose(fmt::format("{}: id mode {}, root {}", request.what, report.id_mode, report.root));
+  log_verbose(fmt::format("{}: id mode {} ({}); owners {} ({}); root {}", request.what, report.id_mode, plan_->why.empty() ? "asked for" : plan_->why,
+                          report.owners,
+                          owner_tables_ ? **xattrs_refused_ + ": an owner table of strata's own beside each layer dir"
+                                        : report.owners == "real" ? "set on disk through the id map"
+                                                                  : "user.containers.override_stat",
+                          report.root));
   for (const auto& n : result.notes) log_verbose(n);
   return report;
 }
@@ -249,6 +267,12 @@ void SandboxRootScriptRunner::walk_upper(const std::string& upper, int64_t mtime
   mount::DiffOptions options;
   options.mtime = mtime;
   if (plan_) options.id_map = to_mount_map(*plan_);
+  OwnerTable table;
+  if (owner_tables_) {
+    table = OwnerTable::load(owner_table_path(upper));
+    options.owner_table = &table;
+    options.lower_dirs = lower_dirs_;
+  }
   // Mount points the sandbox created (e.g. /dev in an image without one) are not the
   // script's work: leave them out when they stayed empty.
   std::set<std::string> created;

@@ -83,6 +83,11 @@ private:
   SandboxOptions options_;
   std::optional<ns::IdMapPlan> plan_;
   std::vector<std::string> created_paths_;
+  // User xattrs refused (a Nix build): owners go to owner tables (sys/owner_table.h);
+  // the reason, probed once; lower dirs of the last run, whose tables walk_upper reads.
+  std::optional<std::optional<std::string>> xattrs_refused_;
+  bool owner_tables_ = false;
+  std::vector<std::string> lower_dirs_;
   std::unique_ptr<ScriptTools> tools_; // made once, for the store dir of tools_store_
   std::string tools_store_;
 };

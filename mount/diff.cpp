@@ -1,6 +1,7 @@
 #include "mount/diff.h"
 
 #include "sys/override_stat.h"
+#include "sys/owner_table.h"
 #include "mount/rooted_fs.h"
 #include "sys/error.h"
 #include "sys/fd.h"
@@ -25,8 +26,9 @@ constexpr uint32_t kOverflowId = 65534;
 
 bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
-// An xattr's value, or nullopt when absent (or unsupported by the filesystem).
-std::optional<std::string> get_xattr(int fd, const char* name, const std::string& what) {
+// An xattr's value, or nullopt when absent (or unsupported by the filesystem, or refused:
+// *refused is then set).
+std::optional<std::string> get_xattr(int fd, const char* name, const std::string& what, bool* refused = nullptr) {
   std::string value(256, '\0');
   for (;;) {
     ssize_t n = ::fgetxattr(fd, name, value.data(), value.size());
@@ -34,6 +36,7 @@ std::optional<std::string> get_xattr(int fd, const char* name, const std::string
       value.resize(static_cast<size_t>(n));
       return value;
     }
+    if (errno == ENOTSUP && refused) *refused = true;
     if (errno == ENODATA || errno == ENOTSUP) return std::nullopt;
     if (errno != ERANGE) fail_errno(fmt::format("cannot read xattr {} of {}", name, what));
     ssize_t size = ::fgetxattr(fd, name, nullptr, 0);
@@ -70,6 +73,26 @@ std::vector<std::string> xattr_names(int fd, const std::string& what) {
 
 bool is_opaque_value(const std::optional<std::string>& v) { return v && (*v == "y" || *v == std::string("y\0", 2)); }
 
+bool is_listed(int fd, const char* name, const std::string& what) {
+  for (const std::string& n : xattr_names(fd, what))
+    if (n == name) return true;
+  return false;
+}
+
+// Whether fd has the xattr `name` (with a value `accept` takes). Where reading values is
+// refused (a Nix build's filter answers getxattr with ENOTSUP but lets listxattr through),
+// whether the name is there: the overlay's own markers are set by the kernel, which the
+// filter does not see.
+bool has_xattr(int fd, const char* name, const std::string& what,
+               bool (*accept)(const std::optional<std::string>&) = nullptr) {
+  bool refused = false;
+  auto value = get_xattr(fd, name, what, &refused);
+  if (value) return accept ? accept(value) : true;
+  return refused && is_listed(fd, name, what);
+}
+
+constexpr const char* kUserOriginXattr = "user.overlay.origin";
+
 class DiffWalker {
 public:
   DiffWalker(const std::string& dir, const DiffOptions& options, const EntryVisitor& visit)
@@ -80,7 +103,7 @@ public:
     if (fd < 0) fail_input("cannot open the layer directory {}: {}", dir_, std::strerror(errno));
     Fd root(fd);
     check_not_redirected(root.get(), dir_);
-    if (is_opaque(root.get(), dir_)) {
+    if (is_opaque(root.get(), "")) {
       struct stat st;
       if (::fstat(root.get(), &st) < 0) fail_errno("cannot stat " + dir_);
       LayerEntry dir_entry = describe(root.get(), st, "");
@@ -142,15 +165,15 @@ private:
       check_not_redirected(fd.get(), where(disk_path));
       LayerEntry e = describe(fd.get(), st, path);
       emit(e);
-      if (is_opaque(fd.get(), where(disk_path))) emit_opaque_marker(e, path);
+      if (is_opaque(fd.get(), disk_path)) emit_opaque_marker(e, path);
       walk(fd.get(), disk_path);
       return;
     }
     if (S_ISREG(st.st_mode)) {
       Fd fd(::openat(dir_fd, disk_name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
       if (!fd) fail_errno("cannot open " + where(disk_path));
-      if (get_xattr(fd.get(), "user.overlay.metacopy", where(disk_path)) ||
-          get_xattr(fd.get(), "trusted.overlay.metacopy", where(disk_path)))
+      if (has_xattr(fd.get(), "user.overlay.metacopy", where(disk_path)) ||
+          has_xattr(fd.get(), "trusted.overlay.metacopy", where(disk_path)))
         fail_work("{} is an overlay metacopy file (its data is in a lower layer); mount the overlay with "
                   "metacopy=off to read it as a diff",
                   where(disk_path));
@@ -230,10 +253,36 @@ private:
         if (r->gid) gid = *r->gid;
       }
       e.xattrs = layer_xattrs(fd, what);
+      if (options_.owner_table)
+        if (std::optional<OverrideStat> o = table_record(fd, path)) {
+          uid = o->uid;
+          gid = o->gid;
+          e.mode = o->mode;
+          apply_recorded_type(e, *o, what);
+        }
     }
     if (e.type == EntryType::Symlink) e.mode = 0777;
     e.owner = names(uid, gid);
     return e;
+  }
+
+  // The owner-table record of path: the upper dir's own, else, for a file or dir the
+  // overlay copied up (it carries user.overlay.origin), the record of the layer it came
+  // from (the topmost lower dir holding the path; a whiteout there ends the search).
+  std::optional<OverrideStat> table_record(int fd, const std::string& path) {
+    if (const OverrideStat* o = options_.owner_table->find(path)) return *o;
+    if (options_.lower_dirs.empty() || !is_listed(fd, kUserOriginXattr, where(path))) return std::nullopt;
+    lower_tables_.resize(options_.lower_dirs.size());
+    for (size_t i = 0; i < options_.lower_dirs.size(); ++i) {
+      struct stat st;
+      std::string below = options_.lower_dirs[i] + "/" + path;
+      if (::lstat(below.c_str(), &st) != 0) continue;
+      if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) return std::nullopt;
+      if (!lower_tables_[i]) lower_tables_[i] = OwnerTable::load(owner_table_path(options_.lower_dirs[i]));
+      if (const OverrideStat* o = lower_tables_[i]->find(path)) return *o;
+      return std::nullopt;
+    }
+    return std::nullopt;
   }
 
   // A regular file recorded as a device, fifo or socket becomes one again.
@@ -280,13 +329,14 @@ private:
     return out;
   }
 
-  bool is_opaque(int dir_fd, const std::string& what) {
-    return is_opaque_value(get_xattr(dir_fd, kUserOpaqueXattr, what)) ||
-           is_opaque_value(get_xattr(dir_fd, kTrustedOpaqueXattr, what));
+  bool is_opaque(int dir_fd, const std::string& path) {
+    if (options_.owner_table && options_.owner_table->is_opaque(path)) return true;
+    return has_xattr(dir_fd, kUserOpaqueXattr, where(path), is_opaque_value) ||
+           has_xattr(dir_fd, kTrustedOpaqueXattr, where(path), is_opaque_value);
   }
 
   void check_not_redirected(int dir_fd, const std::string& what) {
-    if (get_xattr(dir_fd, "user.overlay.redirect", what) || get_xattr(dir_fd, "trusted.overlay.redirect", what))
+    if (has_xattr(dir_fd, "user.overlay.redirect", what) || has_xattr(dir_fd, "trusted.overlay.redirect", what))
       fail_work("{} is an overlay redirect (a renamed lower directory); mount the overlay with redirect_dir=off "
                 "to read it as a diff",
                 what);
@@ -323,6 +373,7 @@ private:
   const EntryVisitor& visit_;
   DiffStats stats_;
   std::map<std::pair<dev_t, ino_t>, std::string> links_;
+  std::vector<std::optional<OwnerTable>> lower_tables_; // loaded when first needed
 };
 
 } // namespace

@@ -8,7 +8,7 @@
 //  - a directory with user.overlay.opaque=y or trusted.overlay.opaque=y -> the
 //    Directory entry, then a File ".wh..wh..opq" with the directory's owner and
 //    permission bits, before the directory's children;
-//  - owner, mode and type from user.containers.override_stat when present (a regular
+//  - owner, mode and type from options.owner_table or user.containers.override_stat when present (a regular
 //    file recorded as a device, fifo or socket comes back as that), else the uid/gid of
 //    umoci's user.rootlesscontainers, else the ids on disk mapped back through
 //    options.id_map (host -> container; an id outside the map becomes 65534, the
@@ -24,10 +24,12 @@
 #pragma once
 #include "image/layer_entry.h"
 #include "mount/id_map.h"
+#include "sys/owner_table.h"
 
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace strata::mount {
 
@@ -38,6 +40,12 @@ struct DiffOptions {
   int64_t mtime = 1;
   // Names for the recorded ids; default: "root" for 0, else "".
   std::function<Owner(uint32_t uid, uint32_t gid)> owner_names;
+  // Where user xattrs are refused (sys/owner_table.h): the dir's owner table (records
+  // of owners, modes, device types and opaque dirs, ahead of the xattrs), and the lower
+  // layer dirs the overlay stacked under it, topmost first, each with its table beside
+  // it: a file or dir copied up from one of them keeps the owner recorded there.
+  const OwnerTable* owner_table = nullptr;
+  std::vector<std::string> lower_dirs;
 };
 
 struct DiffStats {

@@ -4,6 +4,7 @@
 #include "mount/image_layer.h"
 #include "sys/cache_root.h"
 #include "sys/error.h"
+#include "sys/owner_table.h"
 #include "sys/fd.h"
 #include "sys/files.h"
 #include "sys/signal_cleanup.h"
@@ -22,6 +23,7 @@ namespace strata::mount {
 namespace {
 
 constexpr std::string_view kTempPrefix = ".tmp-";
+constexpr std::string_view kTableSuffix = ".owners"; // owner_table_path
 constexpr const char* kLockName = ".lock";
 
 // Holds flock(op) on fd until destroyed.
@@ -73,6 +75,7 @@ public:
     if (path_.empty()) return;
     try {
       remove_tree(path_);
+      ::unlink(owner_table_path(path_).c_str());
     } catch (...) {
     }
   }
@@ -118,6 +121,10 @@ std::string LayerStore::ensure(const ImageSource& image, size_t layer_index, Unp
   UnpackStats unpacked = unpack_layer_dir(input.input(), temp.path(), options_);
   input.verify();
 
+  // The owner table first: a layer dir is never seen without it.
+  if (options_.owner_table &&
+      ::rename(owner_table_path(temp.path()).c_str(), owner_table_path(final_path).c_str()) != 0)
+    fail_errno("cannot move the owner table to " + owner_table_path(final_path));
   if (::rename(temp.path().c_str(), final_path.c_str()) != 0) {
     int err = errno;
     // Another process put the same layer in place first: theirs serves as well.
@@ -142,13 +149,19 @@ size_t LayerStore::remove_stale_temp_dirs() const {
     std::string path = dir_ + "/" + std::string(entry);
     Fd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!fd) {
-      // Not a directory (or gone): nothing of ours; a stray file is removed too.
+      // Not a directory (or gone): nothing of ours; a stray file is removed too, but not
+      // the owner table of a temp dir still there (it goes with its dir).
+      bool table = entry.size() > kTableSuffix.size() && entry.substr(entry.size() - kTableSuffix.size()) == kTableSuffix;
+      if (table && is_directory(path.substr(0, path.size() - kTableSuffix.size()))) continue;
       if (errno == ENOTDIR || errno == ELOOP) stale.push_back(path);
       continue;
     }
     if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) stale.push_back(path); // its filler is gone
   }
-  for (const auto& path : stale) remove_tree(path);
+  for (const auto& path : stale) {
+    remove_tree(path);
+    if (std::string table = owner_table_path(path); path_exists(table)) remove_tree(table);
+  }
   return stale.size();
 }
 

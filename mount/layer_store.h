@@ -11,6 +11,9 @@
 // by the process filling it; temp dirs whose process is gone (a crash, a kill) are
 // removed by the next miss.
 //
+// With UnpackOptions::owner_table (user xattrs refused) each layer dir has its owner
+// table beside it, <dir>/<hex>.owners, moved into place just before the dir.
+//
 // One store dir holds one flavour of unpacking (the UnpackOptions it was made with):
 // give a different dir for different options.
 #pragma once

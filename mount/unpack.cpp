@@ -2,6 +2,7 @@
 
 #include "image/layer_reader.h"
 #include "sys/override_stat.h"
+#include "sys/owner_table.h"
 #include "mount/rooted_fs.h"
 #include "sys/error.h"
 #include "sys/fd.h"
@@ -436,6 +437,11 @@ private:
     std::vector<std::string> probe = dir;
     probe.push_back("x");
     int fd = parent_dir(probe, name, true);
+    if (options_.owner_table) {
+      table_.set_opaque(path);
+      ++stats_.opaque_dirs;
+      return;
+    }
     if (::fsetxattr(fd, kUserOpaqueXattr, "y", 1, 0) < 0) fail_errno("cannot mark " + where(path) + " opaque");
     if (options_.trusted_opaque && ::fsetxattr(fd, kTrustedOpaqueXattr, "y", 1, 0) < 0)
       fail_errno("cannot mark " + where(path) + " opaque with " + kTrustedOpaqueXattr);
@@ -587,7 +593,10 @@ private:
 
     const bool typed = w.type != OverrideType::Dir && w.type != OverrideType::File;
     last_recorded_ = options_.owners == OwnerPolicy::Record || !owner_real || real != w.mode || typed;
-    if (last_recorded_) {
+    if (options_.owner_table) {
+      table_.set(path, last_recorded_ ? std::optional<OverrideStat>(w.as_override()) : std::nullopt);
+      if (last_recorded_) ++stats_.recorded;
+    } else if (last_recorded_) {
       std::string value = encode_override_stat(w.as_override());
       if (::fsetxattr(fd, kOverrideStatXattr, value.data(), value.size(), 0) < 0)
         fail_errno(fmt::format("cannot record the owner of {} in {} (rootless unpacking needs user xattrs)",
@@ -647,6 +656,10 @@ private:
       timespec times[2] = {time, time};
       ::futimens(fd.get(), times);
     }
+    if (options_.owner_table) {
+      if (mode_ == Mode::LayerDir) table_.save(owner_table_path(dir_));
+      return;
+    }
     // fuse-overlayfs honours override_stat in a layer only when the layer root has it.
     if (mode_ == Mode::LayerDir && stats_.recorded > 0 && !root_recorded_) {
       struct stat st;
@@ -673,6 +686,7 @@ private:
 
   bool last_recorded_ = false;
   bool root_recorded_ = false;
+  OwnerTable table_; // options_.owner_table: the records, saved by finish()
   std::vector<std::pair<std::string, timespec>> deferred_dir_times_;
   std::unordered_set<std::string> created_; // Apply: paths this layer made (opaque dirs keep them)
 };

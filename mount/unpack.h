@@ -61,6 +61,10 @@ struct UnpackOptions {
   // declares them); more is an InputError naming the layer and the entry, raised before
   // that entry is written. 0: no limit.
   uint64_t max_bytes = 0;
+  // Where user xattrs are refused (a Nix build): unpack_layer_dir keeps what
+  // user.containers.override_stat and user.overlay.opaque would hold in an owner table
+  // (sys/owner_table.h) saved at owner_table_path(dir), the same records by path.
+  bool owner_table = false;
 };
 
 struct UnpackStats {

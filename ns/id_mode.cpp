@@ -216,10 +216,20 @@ IdMapPlan plan_id_maps(IdMode requested) {
   bool real_root = c.uid == 0;
   std::string why;
   switch (requested) {
-  case IdMode::Auto:
-    if (real_root) return full_plan(IdMode::Root);
-    if (auto plan = subuid_plan(IdMode::Subuid, c, why)) return *plan;
-    return single_plan(c);
+  case IdMode::Auto: {
+    IdMapPlan plan;
+    if (real_root) {
+      plan = full_plan(IdMode::Root);
+      plan.why = "strata runs as real root";
+    } else if (auto sub = subuid_plan(IdMode::Subuid, c, why)) {
+      plan = *sub;
+      plan.why = fmt::format("subordinate ids of user {} from /etc/subuid", c.name);
+    } else {
+      plan = single_plan(c);
+      plan.why = "one id only, chown recorded by the supervisor: " + why;
+    }
+    return plan;
+  }
   case IdMode::Root:
     if (!real_root) fail_work("id mode root needs real root (strata runs as uid {})", c.uid);
     return full_plan(IdMode::Root);

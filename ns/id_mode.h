@@ -57,6 +57,7 @@ struct IdMapPlan {
   std::vector<IdRange> uids, gids;
   bool use_newidmap = false;      // write through the setuid helpers newuidmap/newgidmap
   bool deny_setgroups = false;    // an unprivileged single-id map requires it
+  std::string why;                // why this mode, for -v ("asked for", "real root", ...)
 };
 
 // Resolves the requested mode for the calling process (Auto → the best available) and

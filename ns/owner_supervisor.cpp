@@ -1,6 +1,7 @@
 #include "ns/owner_supervisor.h"
 
 #include "sys/error.h"
+#include "sys/owner_table.h"
 
 #include <cerrno>
 #include <charconv>
@@ -147,17 +148,83 @@ private:
   const seccomp_notif& request_;
 };
 
-std::optional<OverrideStat> read_record(const std::string& path) {
-  char buf[256];
-  ssize_t n = ::getxattr(path.c_str(), kOverrideStatXattr, buf, sizeof buf);
-  if (n < 0) return std::nullopt;
-  return decode_override_stat(std::string_view(buf, static_cast<size_t>(n)));
-}
+} // namespace
 
-void write_record(const std::string& path, const OverrideStat& record) {
-  std::string value = encode_override_stat(record);
-  if (::setxattr(path.c_str(), kOverrideStatXattr, value.data(), value.size(), 0) != 0) refuse_errno();
-}
+// The records of files: in user.containers.override_stat, or (owner_table_fd) in memory
+// and appended to the owner table, keyed by the file's path in the sandbox's root.
+class OwnerSupervisor::Records {
+public:
+  explicit Records(int table_fd) : table_fd_(table_fd) {}
+
+  // Whether a record of this file can reach the layer (table: it is on the root's mount).
+  bool recordable(const Fd& file) { return table_fd_ < 0 || key(file).has_value(); }
+
+  std::optional<OverrideStat> read(const Fd& file) {
+    if (table_fd_ < 0) {
+      char buf[256];
+      ssize_t n = ::getxattr(self_fd_path(file.get()).c_str(), kOverrideStatXattr, buf, sizeof buf);
+      if (n < 0) return std::nullopt;
+      return decode_override_stat(std::string_view(buf, static_cast<size_t>(n)));
+    }
+    auto k = key(file);
+    if (!k) return std::nullopt;
+    auto it = table_.find(*k);
+    if (it == table_.end()) return std::nullopt;
+    return it->second;
+  }
+
+  // nullopt: no record (the disk is the truth).
+  void write(const Fd& file, const std::optional<OverrideStat>& record) {
+    if (table_fd_ < 0) {
+      std::string path = self_fd_path(file.get());
+      if (!record) {
+        if (::removexattr(path.c_str(), kOverrideStatXattr) != 0 && errno != ENODATA) refuse_errno();
+        return;
+      }
+      std::string value = encode_override_stat(*record);
+      if (::setxattr(path.c_str(), kOverrideStatXattr, value.data(), value.size(), 0) != 0) refuse_errno();
+      return;
+    }
+    auto k = key(file);
+    if (!k) return;
+    try {
+      OwnerTable::append(table_fd_, *k, record);
+    } catch (const Error&) {
+      refuse(EIO);
+    }
+    if (record) table_[*k] = *record;
+    else table_.erase(*k);
+  }
+
+private:
+  static uint64_t mount_id(int fd, const char* path, int flags) {
+    struct statx sx{};
+    if (::statx(fd, path, flags | AT_STATX_DONT_SYNC, STATX_MNT_ID, &sx) != 0 || !(sx.stx_mask & STATX_MNT_ID))
+      refuse_errno();
+    return sx.stx_mnt_id;
+  }
+
+  // The file's path in the root without the leading "/", or nullopt when it is on a
+  // mount of its own (/tmp, /dev, the store) or gone.
+  std::optional<std::string> key(const Fd& file) {
+    if (root_mount_ == 0) root_mount_ = mount_id(AT_FDCWD, "/", 0);
+    if (mount_id(file.get(), "", AT_EMPTY_PATH) != root_mount_) return std::nullopt;
+    char buf[4096];
+    ssize_t n = ::readlink(self_fd_path(file.get()).c_str(), buf, sizeof buf);
+    if (n <= 0 || n == static_cast<ssize_t>(sizeof buf) || buf[0] != '/') refuse(ENAMETOOLONG);
+    std::string path(buf + 1, static_cast<size_t>(n - 1));
+    if (path.size() >= 10 && path.compare(path.size() - 10, 10, " (deleted)") == 0) return std::nullopt;
+    return path;
+  }
+
+  int table_fd_;
+  uint64_t root_mount_ = 0;
+  std::map<std::string, OverrideStat> table_;
+};
+
+namespace {
+
+using Records = OwnerSupervisor::Records;
 
 struct stat stat_of(int fd) {
   struct stat st;
@@ -165,12 +232,13 @@ struct stat stat_of(int fd) {
   return st;
 }
 
-Answer record_chown(const Fd& file, uint32_t uid, uint32_t gid) {
+Answer record_chown(Records& records, const Fd& file, uint32_t uid, uint32_t gid) {
   struct stat st = stat_of(file.get());
   if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) return {};  // cannot hold user xattrs
+  if (!records.recordable(file)) return {};
   std::string path = self_fd_path(file.get());
   const uint32_t real_mode = st.st_mode & 07777;
-  OverrideStat record = read_record(path).value_or(OverrideStat{st.st_uid, st.st_gid, real_mode});
+  OverrideStat record = records.read(file).value_or(OverrideStat{st.st_uid, st.st_gid, real_mode});
   if (uid != kUnchanged) record.uid = uid;
   if (gid != kUnchanged) record.gid = gid;
   if (!S_ISDIR(st.st_mode)) {
@@ -178,26 +246,25 @@ Answer record_chown(const Fd& file, uint32_t uid, uint32_t gid) {
     if ((record.mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP)) record.mode &= ~S_ISGID;
   }
   if (record.mode != real_mode && ::chmod(path.c_str(), record.mode) != 0) refuse_errno();
-  if (record.uid == st.st_uid && record.gid == st.st_gid && record.type == OverrideType::Unspecified) {
-    if (::removexattr(path.c_str(), kOverrideStatXattr) != 0 && errno != ENODATA) refuse_errno();
-  } else {
-    write_record(path, record);
-  }
+  if (record.uid == st.st_uid && record.gid == st.st_gid && record.type == OverrideType::Unspecified)
+    records.write(file, std::nullopt);
+  else
+    records.write(file, record);
   return {};
 }
 
-Answer record_chmod(const Fd& file, uint32_t mode) {
+Answer record_chmod(Records& records, const Fd& file, uint32_t mode) {
   std::string path = self_fd_path(file.get());
-  std::optional<OverrideStat> record = read_record(path);
+  std::optional<OverrideStat> record = records.read(file);
   if (!record) return {0, true};
   record->mode = mode & 07777;
   if (::chmod(path.c_str(), record->mode) != 0) refuse_errno();
-  write_record(path, *record);
+  records.write(file, *record);
   return {};
 }
 
-Answer emulate_mknod(const Target& target, int dirfd, uint64_t path_address, uint32_t mode, uint32_t dev,
-                     bool record_owners) {
+Answer emulate_mknod(Records& records, const Target& target, int dirfd, uint64_t path_address, uint32_t mode,
+                     uint32_t dev, bool record_owners) {
   std::string path = target.read_string(path_address);
   while (path.size() > 1 && path.back() == '/') path.pop_back();
   size_t slash = path.rfind('/');
@@ -212,48 +279,48 @@ Answer emulate_mknod(const Target& target, int dirfd, uint64_t path_address, uin
   if (!record_owners) (void)::fchown(file.get(), status.fsuid, status.fsgid);
   OverrideStat record{status.fsuid, status.fsgid, perm, S_ISBLK(mode) ? OverrideType::BlockDevice : OverrideType::CharDevice,
                       major(dev), minor(dev)};
-  std::string value = encode_override_stat(record);
-  if (::fsetxattr(file.get(), kOverrideStatXattr, value.data(), value.size(), 0) != 0) {
-    int err = errno;
+  try {
+    records.write(file, record);
+  } catch (const Refuse&) {
     ::unlinkat(parent.get(), name.c_str(), 0);
-    refuse(err);
+    throw;
   }
   return {};
 }
 
-Answer dispatch(const Target& t, std::string_view call, const NotifyPolicy& policy) {
+Answer dispatch(Records& records, const Target& t, std::string_view call, const NotifyPolicy& policy) {
   if (policy.record_owners) {
     if (call == "chown" || call == "chown32" || call == "lchown" || call == "lchown32") {
       Fd file = t.resolve(AT_FDCWD, t.read_string(t.arg(0)), call[0] != 'l', false);
-      return record_chown(file, t.arg_u32(1), t.arg_u32(2));
+      return record_chown(records, file, t.arg_u32(1), t.arg_u32(2));
     }
     if (call == "fchown" || call == "fchown32") {
       Fd file = t.open_proc(fmt::format("fd/{}", t.arg_int(0)), O_PATH);
-      return record_chown(file, t.arg_u32(1), t.arg_u32(2));
+      return record_chown(records, file, t.arg_u32(1), t.arg_u32(2));
     }
     if (call == "fchownat") {
       int flags = t.arg_int(4);
       Fd file = t.resolve(t.arg_int(0), t.read_string(t.arg(1)), !(flags & AT_SYMLINK_NOFOLLOW), flags & AT_EMPTY_PATH);
-      return record_chown(file, t.arg_u32(2), t.arg_u32(3));
+      return record_chown(records, file, t.arg_u32(2), t.arg_u32(3));
     }
-    if (call == "chmod") return record_chmod(t.resolve(AT_FDCWD, t.read_string(t.arg(0)), true, false), t.arg_u32(1));
-    if (call == "fchmod") return record_chmod(t.open_proc(fmt::format("fd/{}", t.arg_int(0)), O_PATH), t.arg_u32(1));
+    if (call == "chmod") return record_chmod(records, t.resolve(AT_FDCWD, t.read_string(t.arg(0)), true, false), t.arg_u32(1));
+    if (call == "fchmod") return record_chmod(records, t.open_proc(fmt::format("fd/{}", t.arg_int(0)), O_PATH), t.arg_u32(1));
     if (call == "fchmodat" || call == "fchmodat2") {
       int flags = call == "fchmodat2" ? t.arg_int(3) : 0;
       if (flags & AT_SYMLINK_NOFOLLOW) return {0, true};
-      return record_chmod(t.resolve(t.arg_int(0), t.read_string(t.arg(1)), true, flags & AT_EMPTY_PATH), t.arg_u32(2));
+      return record_chmod(records, t.resolve(t.arg_int(0), t.read_string(t.arg(1)), true, flags & AT_EMPTY_PATH), t.arg_u32(2));
     }
   }
-  if (call == "mknod") return emulate_mknod(t, AT_FDCWD, t.arg(0), t.arg_u32(1), t.arg_u32(2), policy.record_owners);
+  if (call == "mknod") return emulate_mknod(records, t, AT_FDCWD, t.arg(0), t.arg_u32(1), t.arg_u32(2), policy.record_owners);
   if (call == "mknodat")
-    return emulate_mknod(t, t.arg_int(0), t.arg(1), t.arg_u32(2), t.arg_u32(3), policy.record_owners);
+    return emulate_mknod(records, t, t.arg_int(0), t.arg(1), t.arg_u32(2), t.arg_u32(3), policy.record_owners);
   return {0, true};
 }
 
 } // namespace
 
 OwnerSupervisor::OwnerSupervisor(Fd listener, const NotifyPolicy& policy)
-    : listener_(std::move(listener)), policy_(policy) {
+    : listener_(std::move(listener)), policy_(policy), records_(std::make_unique<Records>(policy.owner_table_fd)) {
   if (seccomp_notify_alloc(&request_, &response_) != 0) fail_work("cannot allocate seccomp notification buffers");
 }
 
@@ -268,7 +335,7 @@ void OwnerSupervisor::handle_one() {
     std::string call = name ? name : "";
     std::free(name);
     Target target(listener_.get(), *request_);
-    answer = dispatch(target, call, policy_);
+    answer = dispatch(*records_, target, call, policy_);
   } catch (const Refuse& r) {
     answer = {r.error, false};
   } catch (...) {

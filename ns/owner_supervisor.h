@@ -19,11 +19,15 @@
 //    0:0 (an overlay whiteout, which the kernel allows) creates an empty regular file
 //    with the xattr "UID:GID:MODE:char-MAJ-MIN" (the creator's ids) instead, since no
 //    user namespace may create device nodes.
+// Where user xattrs are refused (NotifyPolicy::owner_table_fd), the same records go to an
+// owner table instead (sys/owner_table.h), by the file's path in the sandbox's root.
 #pragma once
 #include "sys/fd.h"
 #include "sys/override_stat.h"
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,6 +40,11 @@ namespace strata::ns {
 struct NotifyPolicy {
   bool record_owners = false;  // single-id mode: chown/chmod family
   bool emulate_devices = true; // mknod of devices, every mode
+  // Where user xattrs are refused (a Nix build): the records go to this owner table
+  // (sys/owner_table.h; an fd open for appending), by path in the sandbox's root, for
+  // files on the root's own mount (what reaches the layer); chown of other files
+  // succeeds unrecorded. -1: the override_stat xattr.
+  int owner_table_fd = -1;
 
   bool any() const { return record_owners || emulate_devices; }
 };
@@ -52,9 +61,12 @@ public:
   // Receives and answers one notification (call when fd() is readable). Never throws.
   void handle_one();
 
+  class Records; // where records go: the xattr, or the owner table
+
 private:
   Fd listener_;
   NotifyPolicy policy_;
+  std::unique_ptr<Records> records_;
   ::seccomp_notif* request_ = nullptr;
   ::seccomp_notif_resp* response_ = nullptr;
 };

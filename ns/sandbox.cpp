@@ -7,6 +7,7 @@
 #include "ns/run_dir.h"
 #include "sys/error.h"
 #include "sys/fd.h"
+#include <fcntl.h>
 #include "sys/files.h"
 
 #include <cerrno>
@@ -264,6 +265,12 @@ SandboxResult run_sandbox(const SandboxConfig& config) {
   NotifyPolicy policy;
   // A command run as a user other than root may not chown, as on a host.
   policy.record_owners = plan.mode == IdMode::Single && config.uid == 0;
+  Fd owner_table;
+  if (!config.owner_table.empty()) {
+    owner_table.reset(::open(config.owner_table.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
+    if (!owner_table) fail_errno("cannot open the owner table " + config.owner_table);
+    policy.owner_table_fd = owner_table.get();
+  }
 
   int sockets[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sockets) != 0) fail_errno("socketpair");

@@ -80,6 +80,10 @@ struct SandboxConfig {
   // per pid namespace, pid_max pids_limit + 300 of the sandbox's (numbers below 300 are
   // not used again once they wrap), which holds real root too. 0: no limit.
   uint32_t pids_limit = 0;
+  // Where user xattrs are refused: the owner table (sys/owner_table.h) that single-id
+  // chown/chmod and emulated device nodes are recorded in, by path in the root (appended
+  // to; created if missing). Empty: user.containers.override_stat.
+  std::string owner_table;
   // Work of the caller's, done in the parent while the sandbox starts and runs (on the
   // other core), e.g. reading what a build needs next. It must not touch what the
   // sandbox changes. Signals to strata and the timeout are acted on once it returns; if

@@ -24,6 +24,7 @@ json RootScriptReport::to_json() const {
               {"layers_unpacked", layers_unpacked},
               {"bytes_unpacked", bytes_unpacked}};
   if (!cache_dir.empty()) out["cache_dir"] = cache_dir;
+  if (!owners.empty()) out["owners"] = owners;
   return out;
 }
 

@@ -40,6 +40,7 @@ struct RootScriptReport {
   uint64_t layers_unpacked = 0; // base layers unpacked for this run (0: all cached)
   uint64_t bytes_unpacked = 0;
   std::string cache_dir;    // where base layers are kept unpacked ("" without a base)
+  std::string owners;       // how owners are kept: real (on disk) | xattr | table (no user xattrs)
   nlohmann::json to_json() const;
 };
 

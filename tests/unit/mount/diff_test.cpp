@@ -1,5 +1,6 @@
 #include "mount/diff.h"
 #include "sys/override_stat.h"
+#include "sys/owner_table.h"
 #include "mount/rooted_fs.h"
 #include "mount/unpack.h"
 #include "sys/error.h"
@@ -10,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <sys/mount.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 
 using namespace strata;
 using namespace strata::mount;
@@ -177,6 +179,33 @@ TEST_F(DiffTest, RoundTripInASingleIdUserNamespace) {
   DiffOptions d;
   d.id_map = IdMapping::single(65534, 65534);
   EXPECT_EQ(compare(expected_lines(rich_layer()), diff_lines(layer, d)), "");
+}
+
+// Where user xattrs are refused (a Nix build), the records go to an owner table beside
+// the layer dir: the same layer comes back, and no record is left in an xattr.
+TEST_F(DiffTest, RoundTripWithAnOwnerTableAsAnUnprivilegedUser) {
+  ASSERT_EQ(::chown(layer.c_str(), 65534, 65534), 0);
+  ASSERT_EQ(::chown(tmp.path().c_str(), 65534, 65534), 0);
+  std::string tar = make_tar(rich_layer());
+  std::string result = as_unprivileged([&] {
+    LayerInput in = bytes_input(tar);
+    UnpackOptions o;
+    o.owner_table = true;
+    UnpackStats s = unpack_layer_dir(in, layer, o);
+    if (s.recorded == 0 || s.opaque_dirs != 1) return std::string("nothing recorded");
+    char buf[256];
+    if (::getxattr((layer + "/home/user").c_str(), kOverrideStatXattr, buf, sizeof buf) >= 0 ||
+        ::getxattr((layer + "/opt").c_str(), kUserOpaqueXattr, buf, sizeof buf) >= 0)
+      return std::string("a record went to an xattr");
+    OwnerTable table = OwnerTable::load(owner_table_path(layer));
+    if (!table.find("home/user") || table.find("home/user")->uid != 1000 || !table.is_opaque("opt"))
+      return std::string("the table lacks home/user or opt");
+    DiffOptions d;
+    d.id_map = IdMapping::single(65534, 65534);
+    d.owner_table = &table;
+    return compare(expected_lines(rich_layer()), diff_lines(layer, d));
+  });
+  EXPECT_EQ(result, "");
 }
 
 TEST_F(DiffTest, MtimeAndOwnerNamesComeFromTheOptions) {

@@ -1,0 +1,98 @@
+#include "sys/owner_table.h"
+
+#include "sys/error.h"
+#include "sys/fd.h"
+#include "sys/files.h"
+#include "sys/temp.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+namespace strata {
+namespace {
+
+constexpr std::string_view kOpaque = "opaque";
+
+std::string record(std::string_view path, std::string_view value) {
+  std::string out(path);
+  out.push_back('\0');
+  out.append(value);
+  out.push_back('\0');
+  return out;
+}
+
+} // namespace
+
+std::string owner_table_path(const std::string& dir) {
+  std::string d = dir;
+  while (d.size() > 1 && d.back() == '/') d.pop_back();
+  return d + ".owners";
+}
+
+std::optional<std::string> user_xattrs_refused(const std::string& dir) {
+  Fd probe(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+  if (!probe) fail_errno("cannot create a temporary file in " + dir);
+  if (::fsetxattr(probe.get(), "user.strata.probe", "1", 1, 0) == 0) return std::nullopt;
+  if (errno != ENOTSUP && errno != EPERM && errno != EACCES) fail_errno("cannot set a user xattr in " + dir);
+  return fmt::format("user xattrs are refused in {}: {}", dir, std::strerror(errno));
+}
+
+OwnerTable OwnerTable::load(const std::string& file) {
+  OwnerTable table;
+  if (!path_exists(file)) return table;
+  std::string text = read_file(file);
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t path_end = text.find('\0', pos);
+    size_t value_end = path_end == std::string::npos ? path_end : text.find('\0', path_end + 1);
+    if (value_end == std::string::npos) fail_input("owner table {} is cut short at byte {}", file, pos);
+    std::string path = text.substr(pos, path_end - pos);
+    std::string_view value = std::string_view(text).substr(path_end + 1, value_end - path_end - 1);
+    pos = value_end + 1;
+    if (value == kOpaque) {
+      table.set_opaque(path);
+      continue;
+    }
+    if (value.empty()) {
+      table.set(path, std::nullopt);
+      continue;
+    }
+    auto stat = decode_override_stat(value);
+    if (!stat) fail_input("owner table {}: malformed record '{}' of '{}'", file, std::string(value), path);
+    table.set(path, *stat);
+  }
+  return table;
+}
+
+const OverrideStat* OwnerTable::find(std::string_view path) const {
+  auto it = stats_.find(path);
+  return it == stats_.end() ? nullptr : &it->second;
+}
+
+bool OwnerTable::is_opaque(std::string_view path) const { return opaque_.find(path) != opaque_.end(); }
+
+void OwnerTable::set(const std::string& path, const std::optional<OverrideStat>& stat) {
+  if (stat) stats_[path] = *stat;
+  else stats_.erase(path);
+}
+
+void OwnerTable::set_opaque(const std::string& path) { opaque_[path] = true; }
+
+void OwnerTable::save(const std::string& file) const {
+  std::string text;
+  for (const auto& [path, stat] : stats_) text += record(path, encode_override_stat(stat));
+  for (const auto& [path, yes] : opaque_) text += record(path, kOpaque);
+  AtomicFile out(file, 0644);
+  write_all(out.fd(), text, file);
+  out.commit();
+}
+
+void OwnerTable::append(int fd, std::string_view path, const std::optional<OverrideStat>& stat) {
+  std::string r = record(path, stat ? encode_override_stat(*stat) : "");
+  if (::write(fd, r.data(), r.size()) != static_cast<ssize_t>(r.size())) fail_errno("cannot append to an owner table");
+}
+
+} // namespace strata

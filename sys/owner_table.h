@@ -1,0 +1,54 @@
+// Owners, modes, device types and opaque dirs of a tree, kept in a file of strata's own
+// where user xattrs are refused (a Nix build's seccomp filter answers every getxattr and
+// setxattr with ENOTSUP; some filesystems hold no user xattrs): what
+// user.containers.override_stat and user.overlay.opaque would hold, by path.
+//
+// Paths are relative to the tree's root, without a leading "/" ("" is the root itself).
+// The file is a sequence of records "PATH\0VALUE\0": VALUE is an override_stat encoding
+// ("UID:GID:MODE[:TYPE]", sys/override_stat.h), "opaque" (the dir hides what lower
+// layers have there), or "" (no record: the disk is the truth). A later record of a path
+// replaces an earlier one, so writers may append (the sandbox's supervisor does, as the
+// script runs). A tree at DIR keeps its table at DIR.owners (owner_table_path).
+#pragma once
+#include "sys/override_stat.h"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace strata {
+
+// Where the table of the tree at `dir` lives: beside it.
+std::string owner_table_path(const std::string& dir);
+
+// Whether a user xattr can be set on a file in `dir` (probed with a temp file); when
+// not, why ("user xattrs are refused in DIR: Operation not supported").
+std::optional<std::string> user_xattrs_refused(const std::string& dir);
+
+class OwnerTable {
+public:
+  // A missing file is an empty table; a malformed one is an InputError naming it.
+  static OwnerTable load(const std::string& file);
+
+  const OverrideStat* find(std::string_view path) const;
+  bool is_opaque(std::string_view path) const;
+  bool empty() const { return stats_.empty() && opaque_.empty(); }
+  size_t size() const { return stats_.size(); }
+
+  // nullopt: no record (the disk is the truth).
+  void set(const std::string& path, const std::optional<OverrideStat>& stat);
+  void set_opaque(const std::string& path);
+
+  // Writes the whole table to `file` (replaced atomically), sorted by path.
+  void save(const std::string& file) const;
+
+  // One record, appended to an open table file in a single write(2).
+  static void append(int fd, std::string_view path, const std::optional<OverrideStat>& stat);
+
+private:
+  std::map<std::string, OverrideStat, std::less<>> stats_;
+  std::map<std::string, bool, std::less<>> opaque_;
+};
+
+} // namespace strata

@@ -1,0 +1,56 @@
+#include "sys/owner_table.h"
+
+#include "sys/error.h"
+#include "sys/fd.h"
+#include "sys/files.h"
+#include "sys/temp.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+
+using namespace strata;
+
+TEST(OwnerTable, SavesLoadsAndLaterRecordsWin) {
+  TempDir dir("owner-table-test");
+  std::string file = owner_table_path(dir.path() + "/upper/");
+  EXPECT_EQ(file, dir.path() + "/upper.owners");
+  EXPECT_TRUE(OwnerTable::load(file).empty()); // missing: empty
+
+  OwnerTable table;
+  table.set("", OverrideStat{0, 0, 0755, OverrideType::Dir});
+  table.set("dev/null", OverrideStat{0, 0, 0666, OverrideType::CharDevice, 1, 3});
+  table.set("home/u", OverrideStat{1000, 1000, 0700});
+  table.set_opaque("opt");
+  table.save(file);
+  {
+    Fd fd(::open(file.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC));
+    ASSERT_TRUE(fd);
+    OwnerTable::append(fd.get(), "home/u", OverrideStat{1001, 5, 04755});
+    OwnerTable::append(fd.get(), "dev/null", std::nullopt);
+    OwnerTable::append(fd.get(), "name with\nnewline", OverrideStat{7, 8, 0600});
+  }
+  OwnerTable back = OwnerTable::load(file);
+  ASSERT_TRUE(back.find(""));
+  EXPECT_EQ(back.find("")->type, OverrideType::Dir);
+  ASSERT_TRUE(back.find("home/u"));
+  EXPECT_EQ(*back.find("home/u"), (OverrideStat{1001, 5, 04755}));
+  EXPECT_EQ(back.find("dev/null"), nullptr);
+  ASSERT_TRUE(back.find("name with\nnewline"));
+  EXPECT_TRUE(back.is_opaque("opt"));
+  EXPECT_FALSE(back.is_opaque("home/u"));
+}
+
+TEST(OwnerTable, ATableCutShortOrMalformedIsAnInputError) {
+  TempDir dir("owner-table-test");
+  std::string file = dir.path() + "/t.owners";
+  write_file(file, std::string("a\0" "0:0:0755", 10));
+  EXPECT_THROW(OwnerTable::load(file), InputError);
+  write_file(file, std::string("a\0" "zz\0", 5));
+  EXPECT_THROW(OwnerTable::load(file), InputError);
+}
+
+TEST(OwnerTable, ProbesWhetherUserXattrsCanBeSet) {
+  TempDir dir("owner-table-test");
+  // This host's TMPDIR holds user xattrs (the suite's unpack tests need them).
+  EXPECT_EQ(user_xattrs_refused(dir.path()), std::nullopt);
+}
