@@ -271,6 +271,8 @@ private:
   // from (the topmost lower dir holding the path; a whiteout there ends the search).
   std::optional<OverrideStat> table_record(int fd, const std::string& path) {
     if (const OverrideStat* o = options_.owner_table->find(path)) return *o;
+    struct stat mine;
+    if (::fstat(fd, &mine) != 0) fail_errno("cannot stat " + where(path));
     if (options_.lower_dirs.empty() || !is_listed(fd, kUserOriginXattr, where(path))) return std::nullopt;
     lower_tables_.resize(options_.lower_dirs.size());
     for (size_t i = 0; i < options_.lower_dirs.size(); ++i) {
@@ -279,8 +281,12 @@ private:
       if (::lstat(below.c_str(), &st) != 0) continue;
       if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) return std::nullopt;
       if (!lower_tables_[i]) lower_tables_[i] = OwnerTable::load(owner_table_path(options_.lower_dirs[i]));
-      if (const OverrideStat* o = lower_tables_[i]->find(path)) return *o;
-      return std::nullopt;
+      const OverrideStat* o = lower_tables_[i]->find(path);
+      if (!o) return std::nullopt;
+      OverrideStat kept = *o;
+      // A mode the script changed (a chmod the supervisor let through) is the disk's.
+      if ((mine.st_mode & 07777) != (st.st_mode & 07777)) kept.mode = mine.st_mode & 07777;
+      return kept;
     }
     return std::nullopt;
   }
