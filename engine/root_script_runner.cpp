@@ -6,6 +6,7 @@
 #include "ns/sandbox.h"
 #include "sys/cache_root.h"
 #include "sys/error.h"
+#include "sys/fd.h"
 #include "sys/files.h"
 #include "sys/log.h"
 #include "sys/owner_table.h"
@@ -45,6 +46,14 @@ void remove_empty_mount_points(const std::string& upper, const std::vector<std::
   }
 }
 
+// Whether chmod of a setuid or setgid mode is refused here, even on a file of ours (a
+// Nix build's seccomp filter answers it with EPERM, ahead of the sandbox's own filter).
+bool setuid_bits_refused(const std::string& dir) {
+  Fd probe(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+  if (!probe) return false;
+  return ::fchmod(probe.get(), 04700) != 0 && errno == EPERM;
+}
+
 } // namespace
 
 const ScriptTools& SandboxRootScriptRunner::tools_for(const std::string& store_dir) {
@@ -71,6 +80,12 @@ RootScriptReport SandboxRootScriptRunner::run(const RootScriptRequest& request) 
   command.what = request.what;
   command.meanwhile = request.meanwhile;
   RootScriptReport report = run_command(command);
+  if (report.exit_status != 0 && setuid_bits_refused(dirname_of(request.upper)))
+    log_note(fmt::format("{}: this platform refuses setuid and setgid modes (Nix's build sandbox does: chmod u+s "
+                         "or g+s fails with \"Operation not permitted\"), so a script cannot set them here; give "
+                         "them with the spec key perms ({{\"path\": <a copyToRoot entry>, \"regex\": ..., "
+                         "\"mode\": \"4755\"}}), which sets them in the layer everywhere",
+                         request.what));
   if (report.exit_status == 127)
     log_note(fmt::format("{}: exit status 127 (command not found?): shells tried in order: {}; without a shell of "
                          "the image's or on PATH, a static busybox (busybox-static, --toolbox) provides one",

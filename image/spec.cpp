@@ -2,6 +2,7 @@
 
 #include "image/config_schema.h"
 #include "image/json_input.h"
+#include "image/perms.h"
 #include "image/reference.h"
 #include "sys/error.h"
 #include "sys/files.h"
@@ -168,6 +169,9 @@ Spec parse_spec(const json& object, const std::string& what, const std::string& 
       {"copyToRoot", [&](auto& k, auto& v) { saw_copy = true; spec.copy_to_root = p.paths(k, v); }},
       {"contents", [&](auto& k, auto& v) { saw_contents = true; spec.copy_to_root = p.paths(k, v); }},
       {"keepContentsDirlinks", [&](auto& k, auto& v) { spec.keep_contents_dirlinks = p.boolean(k, v); }},
+      {"perms", [&](auto&, auto& v) {
+         spec.perms = parse_perms(v, what, [&](const std::string& s) { return resolve_against(base_dir, s); });
+       }},
       {"config", [&](auto& k, auto& v) {
          if (v.is_null()) return;
          if (!v.is_object()) p.wrong_type(k, v, "an object");
@@ -249,6 +253,7 @@ Spec parse_spec(const json& object, const std::string& what, const std::string& 
   if ((!spec.from_image_name.empty() || !spec.from_image_tag.empty()) && spec.from_image.empty())
     fail_input("{}: 'fromImageName'/'fromImageTag' need 'fromImage'", what);
   for (const auto& path : spec.copy_to_root) check_copy_source(what, path);
+  check_perm_paths(spec.perms, spec.copy_to_root, what);
   if (!spec.from_image.empty() && spec.from_image.rfind("docker://", 0) != 0 && !path_exists(spec.from_image))
     fail_input("{}: fromImage {} does not exist", what, spec.from_image);
   if (!spec.closure_graph.empty() && !path_exists(spec.closure_graph))

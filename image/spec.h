@@ -3,6 +3,7 @@
 #pragma once
 #include "image/compress.h"
 #include "image/layer_entry.h"
+#include "image/perms.h"
 #include "image/time_value.h"
 
 #include <cstdint>
@@ -19,6 +20,7 @@ struct Spec {
   std::string from_image, from_image_name, from_image_tag;
   std::vector<std::string> copy_to_root; // absolute paths
   bool keep_contents_dirlinks = false;
+  std::vector<PermRule> perms; // nix2container's perms (image/perms.h)
   nlohmann::json config = nlohmann::json::object();
   std::string architecture; // default: the host's, in Go's naming (amd64, arm64, …)
   std::string variant;

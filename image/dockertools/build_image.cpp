@@ -136,7 +136,8 @@ BuildReport build_image(const Spec& spec, const BuildTarget& target, const Build
   if (base) options.exclude = [&](const std::string& path) { return base_has_store_entry(in_base, store_prefix, path); };
   TreeStats stats;
   LayerDigests layer = write_layer(
-      [&](const EntryVisitor& visit) {
+      [&](const EntryVisitor& layer_visit) {
+        EntryVisitor visit = apply_perms(spec.perms, layer_visit);
         stats = root_layer ? root_layer->walk(mappings, options, visit) : walk_trees(mappings, options, visit);
       },
       spec.compression, writer->begin_layer(), events.layer_progress);

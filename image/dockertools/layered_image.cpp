@@ -257,7 +257,8 @@ BuildReport build_layered(const Spec& spec, const LayeredTarget& target, const B
   options.mtime = mtime;
   options.owner = spec.owner;
   uint64_t bytes_read = 0;
-  EntryProducer produce_customisation = [&](const EntryVisitor& visit) {
+  EntryProducer produce_customisation = [&](const EntryVisitor& layer_visit) {
+    EntryVisitor visit = apply_perms(spec.perms, layer_visit);
     if (fake_root) runner->walk_upper(staging.path(), mtime, visit); // owners as the script set them
     else bytes_read += walk_trees({{staging.path(), ""}}, options, visit).file_bytes;
   };

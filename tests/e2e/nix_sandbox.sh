@@ -11,6 +11,8 @@
 #  - fromImage (a base of umoci's) + runAsRoot: a whiteout, an opaque dir, a passwd line,
 #    a chowned home, a file added to a base dir of uid 1005 (its owner kept on copy-up);
 #  - layered with fakeRootCommands chown;
+#  - perms giving 4755 to a file of a copyToRoot package; a script's chmod u+s: the bit
+#    in the layer outside Nix, a failed build whose message names perms inside;
 #  owners kept in owner tables (no user xattrs in Nix: --json says `table`), caches under
 #  the build dir (HOME=/homeless-shelter);
 # and every spec built outside Nix, by the same user on the same store paths, gives the
@@ -178,6 +180,25 @@ echo '{\"name\": \"tree\", \"tag\": \"1\", \"copyToRoot\": [\"tree\", \"$pkg\"]}
   check "$user: the chown is in the layer" sh -c "printf '%s\n' \"\$1\" | grep -qx 'drwxr-xr-x 1000/1000 data'" sh "$listing" ||
     printf '  %s\n' "$listing"
   check "$user: the same layers outside Nix" same_layers
+
+  # 6. perms: 4755 on a file of a copyToRoot package (Nix cannot chmod u+s).
+  build_both perms build "echo '{\"name\": \"perms\", \"tag\": \"1\", \"storeDir\": \"$STORE_DIR\", \"copyToRoot\": [\"$pkg\"],
+  \"perms\": [{\"path\": \"$pkg\", \"regex\": \"/bin/hello\$\", \"mode\": \"4755\", \"uid\": 0, \"gid\": 0}]}' >spec.json"
+  check "$user: perms in Nix" test -n "$inside"; [ -n "$inside" ] || sed 's/^/  nix: /' "$NIX_SANDBOX_LOG"
+  listing=$(last_layer_owners "$inside")
+  check "$user: bin/hello is 4755 in the layer, bin/hello-again untouched" sh -c "printf '%s\n' \"\$1\" | grep -qx -- '-rwsr-xr-x 0/0 bin/hello' &&
+    printf '%s\n' \"\$1\" | grep -qx -- '-r-xr-xr-x 0/0 bin/hello-again'" sh "$listing"
+  check "$user: the same layers outside Nix" same_layers
+
+  # 7. A script's chmod u+s: the bit in the layer, or (in Nix) a failed build naming perms.
+  build_both suid build "echo '{\"name\": \"suid\", \"tag\": \"1\", \"storeDir\": \"$STORE_DIR\", \"copyToRoot\": [\"$pkg\"],
+  \"runAsRoot\": \"mkdir /sbin && echo x >/sbin/suid && chmod 4755 /sbin/suid\"}' >spec.json"
+  suid_ok() {
+    if [ -n "$inside" ]; then last_layer_owners "$inside" | grep -qx -- '-rwsr-xr-x 0/0 sbin/suid'
+    else grep -q "refuses setuid and setgid modes.*spec key perms" "$NIX_SANDBOX_LOG"; fi
+  }
+  check "$user: chmod u+s in Nix: the bit, or a message naming perms" suid_ok || sed 's/^/  nix: /' "$NIX_SANDBOX_LOG"
+  check "$user: chmod u+s outside Nix: the bit in the layer" sh -c "[ -n '$outside_image' ] && tar -xOf '$outside_image' \"\$(tar -xOf '$outside_image' manifest.json | jq -r '.[0].Layers[-1]')\" | tar -tvzf - | grep -q '^-rwsr-xr-x .* sbin/suid\$'"
   [ -n "${KEEP_TMP:-}" ] || nix_sandbox_cleanup
 done
 finish
