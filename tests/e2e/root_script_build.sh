@@ -56,9 +56,7 @@ EOF
 # The base image, and the merged tree expected after the script: the same script run on
 # a copy of the base tree with a real chroot, as real root.
 umask 022
-make_base_tree "$WORK/base-tree"
-echo '{"name": "base", "tag": "v1", "copyToRoot": ["base-tree"]}' >"$WORK/base.json"
-"$SB" build "$WORK/base.json" -o "$WORK/base.tar" -q
+build_base_image
 cp -a "$WORK/base-tree" "$WORK/expected-root"
 chroot "$WORK/expected-root" /bin/sh -e -c "$SCRIPT"
 python3 "$ROOTFS_TOOLS" tree-listing "$WORK/expected-root" 0 0 >"$WORK/expected-merged"

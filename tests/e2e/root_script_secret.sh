@@ -14,9 +14,7 @@ done
 sandbox_setup
 
 umask 022
-make_base_tree "$WORK/base-tree"
-echo '{"name": "base", "tag": "v1", "copyToRoot": ["base-tree"]}' >"$WORK/base.json"
-"$SB" build "$WORK/base.json" -o "$WORK/base.tar" -q
+build_base_image
 SCRIPT='echo s3cret >/etc/secret
 chown 5:5 /etc/secret
 chmod 600 /etc/secret

@@ -13,9 +13,7 @@ done
 sandbox_setup
 
 umask 022
-make_base_tree "$WORK/base-tree"
-echo '{"name": "base", "tag": "v1", "copyToRoot": ["base-tree"]}' >"$WORK/base.json"
-"$SB" build "$WORK/base.json" -o "$WORK/base.tar" -q
+build_base_image
 mkdir -p "$WORK/store/0123456789abcdfghijklmnpqrsvwxyz-tool/bin"
 echo tool >"$WORK/store/0123456789abcdfghijklmnpqrsvwxyz-tool/bin/tool"
 SCRIPT='mkdir -p /srv/made /nix/var/nix/profiles

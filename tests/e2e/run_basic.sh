@@ -20,9 +20,7 @@ done
 sandbox_setup
 umask 022
 
-make_base_tree "$WORK/base-tree"
-echo '{"name": "base", "tag": "v1", "copyToRoot": ["base-tree"]}' >"$WORK/base.json"
-"$SB" build "$WORK/base.json" -o "$WORK/base.tar" -q
+build_base_image
 "$SB" build "$WORK/base.json" --format oci-dir -o "$WORK/base.oci" -q
 IMAGE="$WORK/base.tar"
 

@@ -49,6 +49,13 @@ EOF
   chmod 700 "$dir/root"
 }
 
+# $WORK/base.tar: the image of make_base_tree's tree ($WORK/base-tree, spec $WORK/base.json).
+build_base_image() {
+  make_base_tree "$WORK/base-tree"
+  echo '{"name": "base", "tag": "v1", "copyToRoot": ["base-tree"]}' >"$WORK/base.json"
+  "$SB" build "$WORK/base.json" -o "$WORK/base.tar" -q
+}
+
 wait_for() {
   local tries=$(($1 * 10))
   shift
