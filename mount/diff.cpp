@@ -1,5 +1,6 @@
 #include "mount/diff.h"
 
+#include "image/whiteout.h"
 #include "sys/override_stat.h"
 #include "sys/owner_table.h"
 #include "mount/rooted_fs.h"
@@ -20,11 +21,7 @@
 namespace strata::mount {
 namespace {
 
-constexpr std::string_view kWhiteoutPrefix = ".wh.";
-constexpr std::string_view kOpaqueMarker = ".wh..wh..opq";
 constexpr uint32_t kOverflowId = 65534;
-
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
 // An xattr's value, or nullopt when absent (or unsupported by the filesystem, or refused:
 // *refused is then set).
@@ -131,7 +128,7 @@ private:
       }
       if (S_ISSOCK(c.st.st_mode)) continue;
       bool whiteout = S_ISCHR(c.st.st_mode) && c.st.st_rdev == makedev(0, 0);
-      c.layer_name = whiteout ? std::string(kWhiteoutPrefix) + name : name;
+      c.layer_name = whiteout ? std::string(whiteout_prefix) + name : name;
       c.disk_name = std::move(name);
       children.push_back(std::move(c));
     }
@@ -316,12 +313,12 @@ private:
     std::vector<std::pair<std::string, std::string>> out;
     for (const std::string& name : xattr_names(fd, what)) {
       std::string layer_name;
-      if (starts_with(name, kOverrideXattrPrefix) && name != kOverrideStatXattr) {
+      if (std::string_view(name).starts_with(kOverrideXattrPrefix) && name != kOverrideStatXattr) {
         std::string inner = name.substr(std::string_view(kOverrideXattrPrefix).size());
-        if (starts_with(inner, "security.") && !is_internal_xattr(inner)) layer_name = inner;
+        if (std::string_view(inner).starts_with("security.") && !is_internal_xattr(inner)) layer_name = inner;
       } else if (is_internal_xattr(name)) {
         continue;
-      } else if (starts_with(name, "user.") || name == "security.capability") {
+      } else if (std::string_view(name).starts_with("user.") || name == "security.capability") {
         layer_name = name;
       }
       if (layer_name.empty()) continue;
@@ -350,7 +347,7 @@ private:
 
   void emit_opaque_marker(const LayerEntry& dir_entry, const std::string& path) {
     LayerEntry marker;
-    marker.path = join(path, std::string(kOpaqueMarker));
+    marker.path = join(path, std::string(opaque_marker));
     marker.type = EntryType::File;
     marker.mode = dir_entry.mode & 0777;
     marker.owner = dir_entry.owner;

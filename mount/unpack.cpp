@@ -1,5 +1,6 @@
 #include "mount/unpack.h"
 
+#include "image/whiteout.h"
 #include "image/layer_reader.h"
 #include "sys/override_stat.h"
 #include "sys/owner_table.h"
@@ -26,11 +27,6 @@
 namespace strata::mount {
 namespace {
 
-constexpr std::string_view kWhiteoutPrefix = ".wh.";
-constexpr std::string_view kOpaqueMarker = ".wh..wh..opq";
-constexpr std::string_view kWhiteoutMetaPrefix = ".wh..wh.";
-
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
 enum class Mode { LayerDir, Apply };
 
@@ -170,7 +166,7 @@ private:
     std::vector<std::string> comps = split_member_name(name, fmt::format("layer {}: tar entry '{}'", input_.name(), name));
     for (size_t i = 0; i < comps.size(); ++i) {
       // AUFS bookkeeping (.wh..wh.plnk, .wh..wh.aufs, …) is not content.
-      if (starts_with(comps[i], kWhiteoutMetaPrefix) && !(i + 1 == comps.size() && comps[i] == kOpaqueMarker))
+      if (std::string_view(comps[i]).starts_with(whiteout_meta_prefix) && !(i + 1 == comps.size() && comps[i] == opaque_marker))
         return;
     }
     const mode_t type = archive_entry_filetype(e);
@@ -181,8 +177,8 @@ private:
       return;
     }
     const std::string& leaf = comps.back();
-    if (leaf == kOpaqueMarker) return opaque(comps, name);
-    if (starts_with(leaf, kWhiteoutPrefix)) return whiteout(reader, e, comps, name);
+    if (leaf == opaque_marker) return opaque(comps, name);
+    if (std::string_view(leaf).starts_with(whiteout_prefix)) return whiteout(reader, e, comps, name);
     if (archive_entry_hardlink(e)) return hardlink(e, comps, name);
     if (type == AE_IFREG) count_content(e, name);
     switch (type) {
@@ -382,7 +378,7 @@ private:
   // ---- whiteouts ----
 
   void whiteout(TarReader& reader, archive_entry* e, const std::vector<std::string>& comps, const std::string& name) {
-    const std::string hidden = comps.back().substr(kWhiteoutPrefix.size());
+    const std::string hidden = comps.back().substr(whiteout_prefix.size());
     if (hidden.empty() || hidden == "." || hidden == "..")
       fail_input("layer {}: whiteout '{}' names no file that could be removed", input_.name(), name);
     std::vector<std::string> target = comps;
@@ -620,13 +616,13 @@ private:
         ++stats_.skipped_xattrs;
         continue;
       }
-      bool privileged_name = !starts_with(n, "user.");
+      bool privileged_name = !std::string_view(n).starts_with("user.");
       bool allowed_real = !privileged_name || (n == "security.capability" ? options_.keep_privileged_bits : true);
       if (allowed_real && ::fsetxattr(fd, name, value, size, 0) == 0) continue;
       if (allowed_real && errno != EPERM && errno != ENOTSUP && errno != EOPNOTSUPP && errno != EACCES &&
           errno != EINVAL && errno != E2BIG && errno != ERANGE)
         fail_errno(fmt::format("cannot set xattr {} on {}", n, where(path)));
-      if (privileged_name && (starts_with(n, "security.") || starts_with(n, "trusted."))) {
+      if (privileged_name && (std::string_view(n).starts_with("security.") || std::string_view(n).starts_with("trusted."))) {
         std::string encoded = std::string(kOverrideXattrPrefix) + name;
         if (encoded.size() <= 255 && ::fsetxattr(fd, encoded.c_str(), value, size, 0) == 0) continue;
       }

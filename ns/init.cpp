@@ -2,6 +2,7 @@
 
 #include "ns/confine.h"
 #include "sys/error.h"
+#include "sys/log.h"
 
 #include <cerrno>
 #include <csignal>
@@ -57,10 +58,6 @@ Fd receive_fd(int socket) {
   return Fd(fd);
 }
 
-void say(const char* a, const char* b = "", const char* c = "") {
-  for (const char* part : {"strata: ", a, b, c, "\n"}) (void)!::write(STDERR_FILENO, part, std::strlen(part));
-}
-
 // In a vfork child: system calls only.
 [[noreturn]] void command_child(const std::function<void()>& exec_command, const std::string& filter,
                                 const NotifyPolicy& policy, int socket) {
@@ -71,16 +68,16 @@ void say(const char* a, const char* b = "", const char* c = "") {
   // it cannot push input into the caller's shell (TIOCSTI, CVE-2017-5226) nor be stopped
   // or hung up by it.
   if (::setsid() < 0) {
-    say("cannot start a new session for the command: ", std::strerror(errno));
+    log_from_child({"cannot start a new session for the command: ", std::strerror(errno)});
     ::_exit(126);
   }
   int listener = load_compiled_filter(filter, policy.any());
   if (listener < 0) {
-    say("cannot load the seccomp filter: ", std::strerror(errno));
+    log_from_child({"cannot load the seccomp filter: ", std::strerror(errno)});
     ::_exit(126);
   }
   if (policy.any() && !send_fd(socket, listener)) {
-    say("cannot hand the seccomp listener to init: ", std::strerror(errno));
+    log_from_child({"cannot hand the seccomp listener to init: ", std::strerror(errno)});
     ::_exit(126);
   }
   exec_command();

@@ -23,8 +23,6 @@ const std::vector<const char*> kMaskedPaths = {
 
 namespace {
 
-std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
-
 // The entry `name` under dir, not following a final symlink; an invalid Fd when the
 // kernel has no such file.
 Fd open_entry(int dir, const char* name, const std::string& what) {
@@ -52,7 +50,7 @@ void mask(int dir, const char* name, const std::string& what) {
   if (!entry) return;
   struct stat st;
   if (::fstat(entry.get(), &st) != 0) fail_errno("cannot stat " + what + " in the sandbox");
-  std::string target = fd_path(entry.get());
+  std::string target = proc_fd_path(entry.get());
   int rc = S_ISDIR(st.st_mode)
                ? ::mount("tmpfs", target.c_str(), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
                          "mode=555,size=4k,nr_inodes=1")

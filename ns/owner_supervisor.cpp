@@ -1,6 +1,7 @@
 #include "ns/owner_supervisor.h"
 
 #include "sys/error.h"
+#include "sys/fd.h"
 #include "sys/owner_table.h"
 
 #include <cerrno>
@@ -34,8 +35,6 @@ struct Refuse {
 
 [[noreturn]] void refuse(int error) { throw Refuse{error}; }
 [[noreturn]] void refuse_errno() { throw Refuse{errno ? errno : EPERM}; }
-
-std::string self_fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
 class Target {
 public:
@@ -162,7 +161,7 @@ public:
   std::optional<OverrideStat> read(const Fd& file) {
     if (table_fd_ < 0) {
       char buf[256];
-      ssize_t n = ::getxattr(self_fd_path(file.get()).c_str(), kOverrideStatXattr, buf, sizeof buf);
+      ssize_t n = ::getxattr(proc_fd_path(file.get()).c_str(), kOverrideStatXattr, buf, sizeof buf);
       if (n < 0) return std::nullopt;
       return decode_override_stat(std::string_view(buf, static_cast<size_t>(n)));
     }
@@ -176,7 +175,7 @@ public:
   // nullopt: no record (the disk is the truth).
   void write(const Fd& file, const std::optional<OverrideStat>& record) {
     if (table_fd_ < 0) {
-      std::string path = self_fd_path(file.get());
+      std::string path = proc_fd_path(file.get());
       if (!record) {
         if (::removexattr(path.c_str(), kOverrideStatXattr) != 0 && errno != ENODATA) refuse_errno();
         return;
@@ -210,7 +209,7 @@ private:
     if (root_mount_ == 0) root_mount_ = mount_id(AT_FDCWD, "/", 0);
     if (mount_id(file.get(), "", AT_EMPTY_PATH) != root_mount_) return std::nullopt;
     char buf[4096];
-    ssize_t n = ::readlink(self_fd_path(file.get()).c_str(), buf, sizeof buf);
+    ssize_t n = ::readlink(proc_fd_path(file.get()).c_str(), buf, sizeof buf);
     if (n <= 0 || n == static_cast<ssize_t>(sizeof buf) || buf[0] != '/') refuse(ENAMETOOLONG);
     std::string path(buf + 1, static_cast<size_t>(n - 1));
     if (path.size() >= 10 && path.compare(path.size() - 10, 10, " (deleted)") == 0) return std::nullopt;
@@ -236,7 +235,7 @@ Answer record_chown(Records& records, const Fd& file, uint32_t uid, uint32_t gid
   struct stat st = stat_of(file.get());
   if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) return {};  // cannot hold user xattrs
   if (!records.recordable(file)) return {};
-  std::string path = self_fd_path(file.get());
+  std::string path = proc_fd_path(file.get());
   const uint32_t real_mode = st.st_mode & 07777;
   OverrideStat record = records.read(file).value_or(OverrideStat{st.st_uid, st.st_gid, real_mode});
   if (uid != kUnchanged) record.uid = uid;
@@ -254,7 +253,7 @@ Answer record_chown(Records& records, const Fd& file, uint32_t uid, uint32_t gid
 }
 
 Answer record_chmod(Records& records, const Fd& file, uint32_t mode) {
-  std::string path = self_fd_path(file.get());
+  std::string path = proc_fd_path(file.get());
   std::optional<OverrideStat> record = records.read(file);
   if (!record) return {0, true};
   record->mode = mode & 07777;

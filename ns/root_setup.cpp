@@ -17,8 +17,6 @@
 namespace strata::ns {
 namespace {
 
-std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
-
 int openat2_in_root(int rootfd, const std::string& path, uint64_t flags) {
   open_how how{};
   how.flags = flags | O_CLOEXEC;
@@ -78,12 +76,12 @@ void setup_dev(int rootfd, RootSetupReport& report) {
   {
     Fd dev = ensure_path(rootfd, "/dev", false, report);
     // nodev: the device nodes are binds, mounts of their own.
-    mount_or_fail("tmpfs", fd_path(dev.get()), "tmpfs", MS_NOSUID | MS_NOEXEC | MS_NODEV, "mode=755,size=65536k",
+    mount_or_fail("tmpfs", proc_fd_path(dev.get()), "tmpfs", MS_NOSUID | MS_NOEXEC | MS_NODEV, "mode=755,size=65536k",
                   "tmpfs on /dev");
   }
   Fd dev(openat2_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY));
   if (!dev) fail_errno("cannot open /dev in the sandbox root");
-  std::string dev_path = fd_path(dev.get());
+  std::string dev_path = proc_fd_path(dev.get());
   for (const char* name : {"null", "zero", "full", "random", "urandom", "tty"}) {
     int fd = ::openat(dev.get(), name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
     if (fd < 0) fail_errno(std::string("cannot create /dev/") + name);
@@ -117,7 +115,7 @@ void setup_dev(int rootfd, RootSetupReport& report) {
 
 void setup_sys(int rootfd, bool own_network, RootSetupReport& report) {
   Fd sys = ensure_path(rootfd, "/sys", false, report);
-  std::string target = fd_path(sys.get());
+  std::string target = proc_fd_path(sys.get());
   const unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY;
   // A sysfs of one's own needs one's own net namespace.
   if (own_network && ::mount("sysfs", target.c_str(), "sysfs", flags, nullptr) == 0) return;
@@ -126,7 +124,7 @@ void setup_sys(int rootfd, bool own_network, RootSetupReport& report) {
     return;
   }
   Fd bound(openat2_in_root(rootfd, "/sys", O_PATH | O_DIRECTORY));
-  if (bound && make_read_only(fd_path(bound.get()))) return;
+  if (bound && make_read_only(proc_fd_path(bound.get()))) return;
   int err = errno;
   ::umount2(target.c_str(), MNT_DETACH);
   report.notes.push_back("/sys left out: cannot make it read-only: " + std::string(std::strerror(err)));
@@ -137,12 +135,12 @@ void setup_bind(int rootfd, const BindMount& bind, RootSetupReport& report) {
   if (::stat(bind.source.c_str(), &st) != 0) fail_errno("cannot bind " + bind.source);
   {
     Fd target = ensure_path(rootfd, bind.target, !S_ISDIR(st.st_mode), report);
-    if (::mount(bind.source.c_str(), fd_path(target.get()).c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
+    if (::mount(bind.source.c_str(), proc_fd_path(target.get()).c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
       fail_errno(fmt::format("cannot bind {} onto {}", bind.source, bind.target));
   }
   if (!bind.read_only) return;
   Fd mounted(openat2_in_root(rootfd, bind.target, O_PATH));
-  if (!mounted || !make_read_only(fd_path(mounted.get())))
+  if (!mounted || !make_read_only(proc_fd_path(mounted.get())))
     fail_errno(fmt::format("cannot make the bind of {} on {} read-only", bind.source, bind.target));
 }
 
@@ -157,14 +155,14 @@ void setup_root(const std::string& rootfs, const std::vector<BindMount>& binds, 
   setup_dev(root.get(), report);
   {
     Fd proc = ensure_path(root.get(), "/proc", false, report);
-    mount_or_fail("proc", fd_path(proc.get()), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr, "a fresh /proc");
+    mount_or_fail("proc", proc_fd_path(proc.get()), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr, "a fresh /proc");
   }
   {
     Fd tmp = ensure_path(root.get(), "/tmp", false, report);
     std::string options = "mode=1777";
     // Inodes bounded too: empty files fill no page.
     if (tmp_size > 0) options += fmt::format(",size={},nr_inodes={}", tmp_size, std::max<uint64_t>(tmp_size / 4096, 1024));
-    mount_or_fail("tmpfs", fd_path(tmp.get()), "tmpfs", MS_NOSUID | MS_NODEV, options.c_str(), "tmpfs on /tmp");
+    mount_or_fail("tmpfs", proc_fd_path(tmp.get()), "tmpfs", MS_NOSUID | MS_NODEV, options.c_str(), "tmpfs on /tmp");
   }
   setup_sys(root.get(), enter_own_network(), report);  // after the rest: the namespace is made meanwhile
   {

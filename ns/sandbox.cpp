@@ -6,6 +6,7 @@
 #include "ns/root_setup.h"
 #include "ns/run_dir.h"
 #include "sys/error.h"
+#include "sys/log.h"
 #include "sys/fd.h"
 #include <fcntl.h>
 #include "sys/files.h"
@@ -89,10 +90,6 @@ struct ChildContext {
   int socket;
 };
 
-void say(const char* a, const char* b, const char* c = "", const char* d = "") {
-  for (const char* part : {"strata: ", a, b, c, d, "\n"}) (void)!::write(STDERR_FILENO, part, std::strlen(part));
-}
-
 // Linux 6.14 made pid_max a setting of each pid namespace; before, the file is the
 // host's, which real root in an identity-mapped namespace could change: never write it.
 bool pid_max_is_per_namespace() {
@@ -133,7 +130,7 @@ void reset_signal_dispositions() {
   if (config.uid != 0 || config.gid != 0) {
     (void)::setgroups(0, nullptr);
     if (::setresgid(config.gid, config.gid, config.gid) != 0 || ::setresuid(config.uid, config.uid, config.uid) != 0) {
-      say("cannot switch to the command's uid/gid in the sandbox: ", std::strerror(errno));
+      log_from_child({"cannot switch to the command's uid/gid in the sandbox: ", std::strerror(errno)});
       ::_exit(126);
     }
   }
@@ -147,9 +144,9 @@ void reset_signal_dispositions() {
     err = errno;
   }
   if (!ctx.exec.stand_in_argvs.empty() && err == ENOENT)
-    say("cannot run ", ctx.exec.argv[0], " in the sandbox, nor any stand-in for it: ", std::strerror(err));
+    log_from_child({"cannot run ", ctx.exec.argv[0], " in the sandbox, nor any stand-in for it: ", std::strerror(err)});
   else
-    say("cannot run ", ctx.exec.argv[0], " in the sandbox: ", std::strerror(err));
+    log_from_child({"cannot run ", ctx.exec.argv[0], " in the sandbox: ", std::strerror(err)});
   ::_exit(err == ENOENT ? 127 : 126);
 }
 

@@ -1,5 +1,6 @@
 // An owned file descriptor, closed when it goes out of scope.
 #pragma once
+#include <string>
 #include <unistd.h>
 #include <utility>
 
@@ -32,5 +33,8 @@ public:
 private:
   int fd_ = -1;
 };
+
+// The /proc/self/fd path naming an open fd (for calls that take paths, not fds).
+inline std::string proc_fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
 } // namespace strata

@@ -19,14 +19,7 @@ namespace {
 constexpr size_t window = hash_part_length;
 constexpr size_t read_buffer_size = 256 * 1024;
 
-constexpr std::array<bool, 256> make_base32_table() {
-  std::array<bool, 256> table{};
-  for (char c : nix_base32_alphabet) table[static_cast<unsigned char>(c)] = true;
-  return table;
-}
-constexpr std::array<bool, 256> base32_table = make_base32_table();
-
-inline bool base32_at(const char* p, size_t i) { return base32_table[static_cast<unsigned char>(p[i])]; }
+inline bool base32_at(const char* p, size_t i) { return is_nix_base32_char(p[i]); }
 
 // Hash parts are random, so their first 8 bytes spread well after one multiply.
 inline uint64_t window_hash(const char* w) {

@@ -8,13 +8,6 @@ namespace strata::closure {
 
 namespace {
 
-constexpr std::array<bool, 256> make_base32_table() {
-  std::array<bool, 256> table{};
-  for (char c : nix_base32_alphabet) table[static_cast<unsigned char>(c)] = true;
-  return table;
-}
-constexpr std::array<bool, 256> base32_table = make_base32_table();
-
 bool is_name_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' || c == '-' ||
          c == '.' || c == '_' || c == '?' || c == '=';
@@ -45,7 +38,6 @@ std::string store_path_problem(std::string_view path, std::string_view store_dir
 
 } // namespace
 
-bool is_nix_base32_char(char c) { return base32_table[static_cast<unsigned char>(c)]; }
 
 std::string normalize_store_dir(std::string_view store_dir, std::string_view what) {
   std::string dir(store_dir);

@@ -3,6 +3,7 @@
 // parameter everywhere (default /nix/store); a store may also live somewhere else on
 // disk than the store dir its paths name (Nix's `local?root=R`), see StoreLocation.
 #pragma once
+#include <array>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,7 +18,13 @@ inline constexpr size_t max_name_length = 211;
 
 // Nix's base32 alphabet: digits and lower-case letters without e, o, u and t.
 inline constexpr std::string_view nix_base32_alphabet = "0123456789abcdfghijklmnpqrsvwxyz";
-bool is_nix_base32_char(char c);
+// Which bytes are in that alphabet (inline: the reference scanner asks for every byte).
+inline constexpr std::array<bool, 256> nix_base32_bytes = [] {
+  std::array<bool, 256> table{};
+  for (char c : nix_base32_alphabet) table[static_cast<unsigned char>(c)] = true;
+  return table;
+}();
+inline bool is_nix_base32_char(char c) { return nix_base32_bytes[static_cast<unsigned char>(c)]; }
 
 // A valid store path split into its parts.
 struct StorePath {

@@ -26,7 +26,7 @@ void expect_input_error(F&& f, const Strings& parts) {
   }
 }
 
-ClosureGraph diamond() {
+ClosureGraph diamond_closure() {
   // top -> left, right; left, right -> base; base -> base (self)
   return ClosureGraph({{sp("top"), {sp("left"), sp("right")}},
                        {sp("left"), {sp("base")}},
@@ -47,14 +47,14 @@ TEST(ClosureGraph, SortsNodesAndReferences) {
 }
 
 TEST(ClosureGraph, RootsIgnoreSelfReferences) {
-  auto g = diamond();
+  auto g = diamond_closure();
   EXPECT_EQ(g.roots(), Strings{sp("top")});
   ClosureGraph self_only({{sp("x"), {sp("x")}}}, "/nix/store", "test");
   EXPECT_EQ(self_only.roots(), Strings{sp("x")});
 }
 
 TEST(ClosureGraph, RequisitesAreTheTransitiveClosure) {
-  auto g = diamond();
+  auto g = diamond_closure();
   Strings left{sp("left"), sp("base")};
   std::sort(left.begin(), left.end());
   EXPECT_EQ(g.requisites({sp("left")}), left);
