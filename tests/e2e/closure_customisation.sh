@@ -49,7 +49,7 @@ chmod u+w "$STORE"
 image_holds() {
   local archive=$1 path=${2#/} layer
   for layer in $(tar xOf "$archive" manifest.json | jq -r '.[0].Layers[]'); do
-    tar xOf "$archive" "$layer" | gzip -dcf | tar tf - | grep -qx -e "$path" -e "$path/" && return 0
+    tar xOf "$archive" "$layer" | gzip -dcf | tar tf - | grep -x -e "$path" -e "$path/" >/dev/null && return 0
   done
   return 1
 }

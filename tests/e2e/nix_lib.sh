@@ -118,7 +118,7 @@ check "mkPureLayer in Nix" build pureLayer
 pure=$built
 check "mkPureLayer: layer.tar, json (with baseJson's config), VERSION; layer.tar holds bin/hello" sh -c \
   "[ \"\$(ls '$pure' | tr '\n' ' ')\" = 'VERSION json layer.tar ' ] && [ \"\$(jq -c .config.Cmd '$pure/json')\" = '[\"/bin/hello\"]' ] &&
-   tar -tf '$pure/layer.tar' | grep -qE '^\.?/?bin/hello$'"
+   tar -tf '$pure/layer.tar' | grep -E '^\.?/?bin/hello$' >/dev/null"
 # 6. mergeImages: strata has no merge command yet, an evaluation error saying so.
 check "mergeImages: an evaluation error naming strata's missing merge command" eval_fails merged.drvPath "no .merge. command"
 
