@@ -57,6 +57,7 @@ void define_export_command(CommandLine& cmd) {
                   {"compression", compression_name(compression)},
                   {"entries", tar.entries},
                   {"file_bytes", exported.file_bytes},
+                  {"owners", exported.owners},
                   {"unpack", exported.unpack}});
       return;
     }

@@ -100,6 +100,12 @@ public:
     if (fd < 0) fail_input("cannot open the layer directory {}: {}", dir_, std::strerror(errno));
     Fd root(fd);
     check_not_redirected(root.get(), dir_);
+    if (options_.include_root) {
+      struct stat st;
+      if (::fstat(root.get(), &st) < 0) fail_errno("cannot stat " + dir_);
+      LayerEntry dir_entry = describe(root.get(), st, "");
+      emit(dir_entry);
+    }
     if (is_opaque(root.get(), "")) {
       struct stat st;
       if (::fstat(root.get(), &st) < 0) fail_errno("cannot stat " + dir_);

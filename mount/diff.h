@@ -46,6 +46,9 @@ struct DiffOptions {
   // it: a file or dir copied up from one of them keeps the owner recorded there.
   const OwnerTable* owner_table = nullptr;
   std::vector<std::string> lower_dirs;
+  // Emit the dir itself first, as a Directory entry with path "" (a whole tree's tar,
+  // as `tar -C dir -cf - .` writes "./"; a layer diff has no root entry).
+  bool include_root = false;
 };
 
 struct DiffStats {

@@ -138,6 +138,8 @@ public:
     if (fd < 0) fail_input("cannot open the unpack target {}: {}", dir, std::strerror(errno));
     root_.reset(fd);
     if (mode_ == Mode::LayerDir) require_empty();
+    // Applied layers share one table: the records of the layers below.
+    if (options_.owner_table && mode_ == Mode::Apply) table_ = OwnerTable::load(owner_table_path(dir_));
   }
 
   UnpackStats run() {
@@ -323,6 +325,11 @@ private:
         fail_input("layer {}: hard link '{}': its target '{}' was removed by the link itself", input_.name(), name, target_name);
       fail_errno(fmt::format("cannot link {} to {}", where(path), where(target_path)));
     }
+    // A record is by path where an xattr would be by inode: the link gets its target's.
+    if (options_.owner_table) {
+      const OverrideStat* o = table_.find(target_path);
+      table_.set(path, o ? std::optional<OverrideStat>(*o) : std::nullopt);
+    }
     note_created(path);
     ++stats_.hardlinks;
   }
@@ -391,6 +398,7 @@ private:
       struct stat st;
       if (::fstatat(parent, hidden.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) return;
       remove_tree_at(parent, hidden, where(path));
+      forget(path);
       cache_valid_ = false;
       ++stats_.whiteouts;
       return;
@@ -425,6 +433,7 @@ private:
         std::string child_path = path.empty() ? child : path + "/" + child;
         if (created_.count(child_path)) continue;
         remove_tree_at(keep.get(), child, where(child_path));
+        forget(child_path);
         cache_valid_ = false;
       }
       ++stats_.opaque_dirs;
@@ -521,8 +530,14 @@ private:
     }
     if (want_dir && S_ISDIR(st.st_mode)) return true;
     remove_tree_at(parent, leaf, where(path));
+    forget(path);
     cache_valid_ = false; // the cached parent may have been under it, or reached through it
     return false;
+  }
+
+  // A removed tree's records go with it.
+  void forget(const std::string& path) {
+    if (options_.owner_table) table_.erase_tree(path);
   }
 
   void make_dir(int parent, const std::string& leaf, const std::string& path) {
@@ -653,7 +668,7 @@ private:
       ::futimens(fd.get(), times);
     }
     if (options_.owner_table) {
-      if (mode_ == Mode::LayerDir) table_.save(owner_table_path(dir_));
+      table_.save(owner_table_path(dir_));
       return;
     }
     // fuse-overlayfs honours override_stat in a layer only when the layer root has it.

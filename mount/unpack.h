@@ -61,9 +61,11 @@ struct UnpackOptions {
   // declares them); more is an InputError naming the layer and the entry, raised before
   // that entry is written. 0: no limit.
   uint64_t max_bytes = 0;
-  // Where user xattrs are refused (a Nix build): unpack_layer_dir keeps what
-  // user.containers.override_stat and user.overlay.opaque would hold in an owner table
-  // (sys/owner_table.h) saved at owner_table_path(dir), the same records by path.
+  // Where user xattrs are refused (a Nix build): what user.containers.override_stat and
+  // user.overlay.opaque would hold goes to an owner table (sys/owner_table.h) saved at
+  // owner_table_path(dir), the same records by path (a hard link gets its target's);
+  // apply_layer adds to the table the layers below left there, and forgets the records
+  // of what a layer removes.
   bool owner_table = false;
 };
 

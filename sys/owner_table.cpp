@@ -81,6 +81,16 @@ void OwnerTable::set(const std::string& path, const std::optional<OverrideStat>&
 
 void OwnerTable::set_opaque(const std::string& path) { opaque_[path] = true; }
 
+void OwnerTable::erase_tree(const std::string& path) {
+  auto below = [&](const std::string& p) {
+    return path.empty() || p == path || (p.size() > path.size() && p.compare(0, path.size(), path) == 0 && p[path.size()] == '/');
+  };
+  for (auto it = stats_.lower_bound(path); it != stats_.end() && (path.empty() || it->first.compare(0, path.size(), path) == 0);)
+    it = below(it->first) ? stats_.erase(it) : std::next(it);
+  for (auto it = opaque_.lower_bound(path); it != opaque_.end() && (path.empty() || it->first.compare(0, path.size(), path) == 0);)
+    it = below(it->first) ? opaque_.erase(it) : std::next(it);
+}
+
 void OwnerTable::save(const std::string& file) const {
   std::string text;
   for (const auto& [path, stat] : stats_) text += record(path, encode_override_stat(stat));

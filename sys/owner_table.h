@@ -39,6 +39,8 @@ public:
   // nullopt: no record (the disk is the truth).
   void set(const std::string& path, const std::optional<OverrideStat>& stat);
   void set_opaque(const std::string& path);
+  // Forgets the records of path and of everything below it (the tree was removed).
+  void erase_tree(const std::string& path);
 
   // Writes the whole table to `file` (replaced atomically), sorted by path.
   void save(const std::string& file) const;

@@ -27,7 +27,12 @@ grep -q 'home/alice/plan' gnu.list || fail "GNU tar listing lacks home/alice/pla
 [ "$(awk '{print $4" "$5}' gnu.list | sort -u)" = "1970-01-01 00:00" ] || fail "entries do not all have mtime 1"
 pass "GNU tar reads it; every entry has the layer mtime (1970-01-01T00:00:01Z)"
 assert_eq "sha256:$(sum root.tar)" "$(jq -r .diff_id export.json)" "--json diff_id is the sha256 of the tar"
-assert_eq "$(grep -c . export.list)" "$(jq .entries export.json)" "--json entries"
+assert_eq "$(($(grep -c . export.list) + 1))" "$(jq .entries export.json)" "--json entries (the tree's and ./)"
+# Named as dockerTools' exportImage names them (`tar -C root -cf $out .`).
+assert_eq "./" "$(tar -tf root.tar | head -n1)" "the first entry is ./"
+! tar -tf root.tar | grep -qv '^\./' || fail "a name not under ./: $(tar -tf root.tar | grep -v '^\./' | head -n3)"
+grep -qx './home/alice/plan' <(tar -tf root.tar) || fail "no ./home/alice/plan"
+pass "entries named ./, ./home/, ./home/alice/plan (dockerTools' names)"
 
 "$STRATA" export img.oci --tag v1 -o again.tar -q
 assert_eq "$(sum root.tar)" "$(sum again.tar)" "a second export gives the same bytes"

@@ -49,11 +49,14 @@ check "fakeRootCommands' chown is kept (var/empty owned by 1000)" owned "$WORK/s
 check "exportImage in Nix" build exported
 exported_ok() {
   tar -tvf "$1" --numeric-owner >"$WORK/exported.list" &&
-    grep -qE ' 0/0 .* \.?/?bin/hello$' "$WORK/exported.list" &&
-    grep -qE " 0/0 .* \\.?/?${STORE_DIR#/}/[a-z0-9]+-greeting/share/greeting\$" "$WORK/exported.list" &&
-    grep -qE ' 1000/1000 .* \.?/?data/?$' "$WORK/exported.list"
+    grep -qE ' 0/0 .* \./bin/hello$' "$WORK/exported.list" &&
+    grep -qE " 0/0 .* \\./${STORE_DIR#/}/[a-z0-9]+-greeting/share/greeting\$" "$WORK/exported.list" &&
+    grep -qE ' 1000/1000 .* \./data/$' "$WORK/exported.list"
 }
 check "exportImage: the rootfs as one tar (bin/hello, greeting's store path; data owned 1000/1000)" exported_ok "$built"
+# dockerTools' exportImage is `tar -C root -cf $out .`: "./" first, then "./bin/", "./bin/hello"...
+dot_named() { [ "$(tar -tf "$1" | head -n1)" = ./ ] && ! tar -tf "$1" | grep -qv '^\./'; }
+check "exportImage: entries named as dockerTools' (./ first, every name under ./)" dot_named "$built"
 
 # 5. mkRootLayer: runAsRoot in the layer.
 check "mkRootLayer in Nix (runAsRoot)" build rootLayer

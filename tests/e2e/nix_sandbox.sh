@@ -13,6 +13,7 @@
 #  - layered with fakeRootCommands chown;
 #  - perms giving 4755 to a file of a copyToRoot package; a script's chmod u+s: the bit
 #    in the layer outside Nix, a failed build whose message names perms inside;
+#  - export of the base (exportImage): its owners, dockerTools' names;
 #  owners kept in owner tables (no user xattrs in Nix: --json says `table`), caches under
 #  the build dir (HOME=/homeless-shelter);
 # and every spec built outside Nix, by the same user on the same store paths, gives the
@@ -199,6 +200,16 @@ echo '{\"name\": \"tree\", \"tag\": \"1\", \"copyToRoot\": [\"tree\", \"$pkg\"]}
   }
   check "$user: chmod u+s in Nix: the bit, or a message naming perms" suid_ok || sed 's/^/  nix: /' "$NIX_SANDBOX_LOG"
   check "$user: chmod u+s outside Nix: the bit in the layer" sh -c "[ -n '$outside_image' ] && tar -xOf '$outside_image' \"\$(tar -xOf '$outside_image' manifest.json | jq -r '.[0].Layers[-1]')\" | tar -tvzf - | grep '^-rwsr-xr-x .* sbin/suid\$' >/dev/null"
+
+  # 8. export (exportImage) of the base: owners recorded in an owner table while flattened
+  # in Nix; the same tar outside Nix.
+  exported=$(nix_sandbox_run export "\$strata export \$input2 -o \$out -q" "${inputs[@]}") || exported=""
+  check "$user: export in Nix" test -n "$exported"; [ -n "$exported" ] || sed 's/^/  nix: /' "$NIX_SANDBOX_LOG"
+  check "$user: the base's owners and names in the export" sh -c "tar -tvf '$exported' --numeric-owner | grep -qE '^drwx---r-x 1005/1006 .* \\./srv/\$' &&
+    [ \"\$(tar -tf '$exported' | head -n1)\" = ./ ]"
+  mkdir -p "$outside/export" && chown "$user:" "$outside/export"
+  nix_sandbox_outside "$user" env -C "$outside/export" TMPDIR="$outside" "$SB" export "$base" -o export.tar -q 2>"$outside/export/err"
+  check "$user: the same export outside Nix" cmp "$exported" "$outside/export/export.tar"
   [ -n "${KEEP_TMP:-}" ] || nix_sandbox_cleanup
 done
 finish

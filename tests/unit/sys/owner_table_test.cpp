@@ -54,3 +54,21 @@ TEST(OwnerTable, ProbesWhetherUserXattrsCanBeSet) {
   // This host's TMPDIR holds user xattrs (the suite's unpack tests need them).
   EXPECT_EQ(user_xattrs_refused(dir.path()), std::nullopt);
 }
+
+TEST(OwnerTable, EraseTreeForgetsThePathAndWhatIsBelowOnly) {
+  OwnerTable table;
+  for (const char* p : {"home", "home/u", "home/u/f", "home/uu", "homer", "etc"})
+    table.set(p, OverrideStat{1, 2, 0700});
+  table.set_opaque("home/u/d");
+  table.set_opaque("home/uv");
+  table.erase_tree("home/u");
+  EXPECT_EQ(table.find("home/u"), nullptr);
+  EXPECT_EQ(table.find("home/u/f"), nullptr);
+  EXPECT_FALSE(table.is_opaque("home/u/d"));
+  EXPECT_NE(table.find("home"), nullptr);
+  EXPECT_NE(table.find("home/uu"), nullptr);
+  EXPECT_NE(table.find("homer"), nullptr);
+  EXPECT_TRUE(table.is_opaque("home/uv"));
+  table.erase_tree("");
+  EXPECT_TRUE(table.empty());
+}
