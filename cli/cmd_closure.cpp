@@ -8,6 +8,7 @@
 #include "image/closure/layering_pipeline.h"
 #include "image/closure/popularity.h"
 #include "image/closure/scanner.h"
+#include "image/json_input.h"
 #include "image/nix/nar.h"
 #include "sys/error.h"
 #include "sys/files.h"
@@ -126,13 +127,9 @@ nlohmann::json layers_json(const ClosureOptions& opts, const ClosureGraph& graph
     if (!path_exists(text.substr(1))) fail_input("{} does not exist", source);
     text = read_file(text.substr(1));
   }
-  nlohmann::json steps;
-  try {
-    steps = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    fail_input("{}: not \"auto\", \"popularity\" or a JSON pipeline: {}", source, e.what());
-  }
-  closure::LayeringPipeline pipeline(steps, source);
+  if (auto first = text.find_first_not_of(" \t\r\n"); first == std::string::npos || text[first] != '[')
+    fail_input("{}: not \"auto\", \"popularity\" or a JSON pipeline", source);
+  closure::LayeringPipeline pipeline(parse_json_input(text, source), source);
   return timed_layering([&] { return pipeline.run(layer_graph); });
 }
 

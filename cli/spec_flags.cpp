@@ -74,11 +74,7 @@ Spec SpecFlags::load() const {
     if (v.empty() || v[0] != '[') {
       object["layeringPipeline"] = v == "auto" || v == "popularity" ? v : abs(v);
     } else {
-      try {
-        object["layeringPipeline"] = json::parse(v);
-      } catch (const json::parse_error& e) {
-        fail_input("--layering-pipeline is not valid JSON: {}", e.what());
-      }
+      object["layeringPipeline"] = parse_json_input(v, "--layering-pipeline");
     }
   }
   if (compress) object["compressor"] = *compress;

@@ -129,11 +129,7 @@ void parse_layering(const SpecParser& p, const std::string& key, const json& v, 
     fail_input("{}: '{}' is \"{}\": not \"auto\", \"popularity\", a list of steps or a pipeline file", p.what(), key, text);
   spec.layering = "pipeline";
   spec.layering_source = "layeringPipeline file " + file;
-  try {
-    spec.layering_pipeline = json::parse(read_file(file));
-  } catch (const json::parse_error& e) {
-    fail_input("{} is not valid JSON: {}", spec.layering_source, e.what());
-  }
+  spec.layering_pipeline = parse_json_input(read_file(file), spec.layering_source);
 }
 
 } // namespace

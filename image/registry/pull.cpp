@@ -1,6 +1,7 @@
 #include "image/registry/pull.h"
 
 #include "image/digest.h"
+#include "image/json_input.h"
 #include "image/registry/blob_info.h"
 #include "sys/error.h"
 #include "sys/files.h"
@@ -39,11 +40,7 @@ std::string string_member(const json& object, const char* key) {
 }
 
 json parse_json(const std::string& text, const std::string& what) {
-  try {
-    return json::parse(text);
-  } catch (const json::exception&) {
-    fail_input("{} is not valid JSON", what);
-  }
+  return parse_json_input(text, what);
 }
 
 // Writes a blob being fetched to a temp file in the cache, hashing it; a retried

@@ -2,6 +2,7 @@
 
 #include "image/compress.h"
 #include "image/digest.h"
+#include "image/json_input.h"
 #include "sys/error.h"
 #include "sys/files.h"
 #include "sys/temp.h"
@@ -72,12 +73,7 @@ std::string media_type_of(const std::string& manifest, std::string_view fallback
 // Nixery's layout (`strata manifest`): manifest.json and blobs/sha256/.
 void push_registry_dir(const std::string& dir, RegistryPush& push) {
   std::string manifest = read_file(dir + "/manifest.json");
-  json doc;
-  try {
-    doc = json::parse(manifest);
-  } catch (const json::exception& e) {
-    fail_input("{}/manifest.json is not valid JSON: {}", dir, e.what());
-  }
+  json doc = parse_json_input(manifest, dir + "/manifest.json");
   std::vector<std::pair<std::string, std::string>> blobs; // digest, kind
   try {
     for (const auto& l : doc.at("layers")) blobs.push_back({l.at("digest").get<std::string>(), "layer"});

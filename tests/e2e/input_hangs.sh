@@ -35,6 +35,18 @@ echo "{\"name\": \"x\", \"config\": {\"Labels\": {\"a\": \"$(printf '[%.0s' $(se
 "$STRATA" build brackets.json -o brackets.tar -q && pass "brackets inside a string are no nesting"
 deep 100000 >graph.json
 run 2 "graph.json is not valid JSON: it is nested more than 128" "a closure graph 100,000 levels deep" closure --graph graph.json
+# a layeringPipeline 50,000 steps deep, from a file, the flag and `closure --layers`
+deep_pipeline() { python3 -c "import sys; n=int(sys.argv[1]); sys.stdout.write('[' + '[\"pipe\",[' * n + '[\"popularity_contest\"]' + ']]' * n + ']')" "$1"; }
+deep_pipeline 50000 >deep-pipe.json
+echo '{"name": "x", "layeringPipeline": "deep-pipe.json"}' >deep-pipe-spec.json
+run 2 "layeringPipeline file .*deep-pipe.json is not valid JSON: it is nested more than 128" "a layeringPipeline file 50,000 steps deep" \
+  layered deep-pipe-spec.json -o out/l.tar
+run 2 "--layering-pipeline is not valid JSON: it is nested more than 128" "--layering-pipeline 5,000 steps deep" \
+  layered --name x --layering-pipeline "$(deep_pipeline 5000)" -o out/l.tar
+echo '[{"path": "/nix/store/00000000000000000000000000000000-a", "references": [], "narSize": 10}]' >one-path.json
+run 2 "--layers file deep-pipe.json is not valid JSON: it is nested more than 128" "closure --layers @FILE 50,000 steps deep" \
+  closure --graph one-path.json --layers @deep-pipe.json
+run 2 '--layers: not "auto", "popularity" or a JSON pipeline' "closure --layers with a word" closure --graph one-path.json --layers popular
 # a base image whose config is 100,000 levels deep (docker-archive and OCI dir)
 python3 - base.tar deepconfig.tar <<'PY'
 import io, json, sys, tarfile
