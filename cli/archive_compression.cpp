@@ -11,9 +11,9 @@
 
 namespace strata::cli {
 
-void ArchiveCompression::add_to(CommandLine& cmd) {
+void ArchiveCompression::add_to(CommandLine& cmd, const std::string& help) {
   cmd.option("--archive-compress", name_,
-             "Compress the whole archive: none (default), gzip or zstd (dockerTools' compressor)");
+             !help.empty() ? help : "Compress the whole archive: none (default), gzip or zstd (dockerTools' compressor)");
 }
 
 std::string ArchiveCompression::begin(const std::string& output, ImageFormat format) {

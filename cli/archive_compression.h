@@ -15,7 +15,12 @@ namespace strata::cli {
 
 class ArchiveCompression {
 public:
-  void add_to(CommandLine& cmd);
+  // `help`: the option's help where a command's differs from build's.
+  void add_to(CommandLine& cmd, const std::string& help = "");
+  // The value given (before begin()), and a choice the command makes itself (merge's
+  // `last`: as its last input is compressed).
+  const std::string& name() const { return name_; }
+  void choose(Compression c) { name_ = compression_name(c); }
   // Where the command writes its archive: `output` itself without compression, else a
   // temp file. InputError for a format or output that cannot be compressed whole.
   std::string begin(const std::string& output, ImageFormat format);

@@ -52,6 +52,10 @@ constexpr Command kCommands[] = {
      "Push an image to a registry (docker://HOST/REPO[:TAG]), sending only the blobs it lacks (mounted from "
      "another repository where one has them); the manifest last",
      define_push_command},
+    {"merge",
+     "Merge images into one docker-archive holding them all (dockerTools.mergeImages): every RepoTag kept, a "
+     "layer several share stored once, layer bytes copied as they are",
+     define_merge_command},
     {"nix-db", "Write a Nix database (nix/var/nix/db) under an image root for store paths and their closure",
      define_nix_db_command},
     {"sandbox-exec", "Run a command as root in the sandbox (for tests)", define_sandbox_exec_command, true, false},

@@ -25,5 +25,6 @@ void define_layer_command(CommandLine& cmd);
 void define_run_command(CommandLine& cmd);
 void define_push_command(CommandLine& cmd);
 void define_pull_command(CommandLine& cmd);
+void define_merge_command(CommandLine& cmd);
 
 } // namespace strata::cli

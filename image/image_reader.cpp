@@ -1,6 +1,7 @@
 #include "image/image_reader.h"
 
 #include "image/archive_error.h"
+#include "image/reference.h"
 #include "image/image_members.h"
 #include "image/json_input.h"
 #include "image/layer_reader.h"
@@ -23,15 +24,6 @@ namespace strata {
 using nlohmann::json;
 
 namespace {
-
-// Splits "registry/repo:tag" into repo and tag (a ':' after the last '/').
-std::pair<std::string, std::string> split_repo_tag(const std::string& ref) {
-  auto slash = ref.rfind('/');
-  auto colon = ref.rfind(':');
-  if (colon != std::string::npos && (slash == std::string::npos || colon > slash))
-    return {ref.substr(0, colon), ref.substr(colon + 1)};
-  return {ref, "latest"};
-}
 
 bool matches(const std::string& ref, const ImageSelector& s) {
   auto [repo, tag] = split_repo_tag(ref);
@@ -79,34 +71,26 @@ struct ParsedImage {
   std::string manifest_json; // OCI: the image manifest as stored
 };
 
-ParsedImage parse_docker_archive(const ImageMembers& members, const std::string& what, const ImageSelector& sel) {
+// RepoTags of a manifest.json entry (the strings among them).
+std::vector<std::string> entry_repo_tags(const json& entry) {
+  std::vector<std::string> tags;
+  if (entry.is_object() && entry.contains("RepoTags") && entry["RepoTags"].is_array())
+    for (const auto& t : entry["RepoTags"])
+      if (t.is_string()) tags.push_back(t.get<std::string>());
+  return tags;
+}
+
+// The image of a manifest.json entry.
+ParsedImage parse_docker_entry(const ImageMembers& members, const std::string& what, const json& entry,
+                               std::vector<std::string> repo_tags) {
   ParsedImage image;
   image.format = ImageFormat::DockerArchive;
-  json manifest = parse_json_input(members.read("manifest.json"), what + ": manifest.json");
-  if (!manifest.is_array() || manifest.empty()) fail_input("{}: manifest.json lists no image", what);
-  const json* chosen = nullptr;
-  std::vector<std::string> available;
-  for (const auto& img : manifest) {
-    std::vector<std::string> tags;
-    if (img.is_object() && img.contains("RepoTags") && img["RepoTags"].is_array())
-      for (const auto& t : img["RepoTags"])
-        if (t.is_string()) tags.push_back(t.get<std::string>());
-    available.insert(available.end(), tags.begin(), tags.end());
-    bool ok = sel.name.empty() && sel.tag.empty();
-    for (const auto& t : tags) ok = ok || matches(t, sel);
-    if (ok && !chosen) {
-      chosen = &img;
-      image.repo_tags = tags;
-    }
-  }
-  if (!chosen)
-    fail_input("{} has no image {} (it has: {})", what, describe(sel),
-               available.empty() ? "untagged images only" : fmt::format("{}", fmt::join(available, ", ")));
+  image.repo_tags = std::move(repo_tags);
   std::string manifest_what = what + ": manifest.json";
-  image.config_json = members.read(string_member(*chosen, "Config", manifest_what));
-  if (!chosen->contains("Layers") || !(*chosen)["Layers"].is_array())
+  image.config_json = members.read(string_member(entry, "Config", manifest_what));
+  if (!entry.contains("Layers") || !entry["Layers"].is_array())
     fail_input("{}: 'Layers' is missing or not a list", manifest_what);
-  for (const auto& l : (*chosen)["Layers"]) {
+  for (const auto& l : entry["Layers"]) {
     if (!l.is_string()) fail_input("{}: 'Layers' holds a non-string {:.100}", manifest_what, l.dump());
     image.layer_members.push_back(l.get<std::string>());
   }
@@ -125,6 +109,34 @@ ParsedImage parse_docker_archive(const ImageMembers& members, const std::string&
   return image;
 }
 
+// The manifest.json entries of a docker-archive.
+json docker_manifest(const ImageMembers& members, const std::string& what) {
+  json manifest = parse_json_input(members.read("manifest.json"), what + ": manifest.json");
+  if (!manifest.is_array() || manifest.empty()) fail_input("{}: manifest.json lists no image", what);
+  return manifest;
+}
+
+ParsedImage parse_docker_archive(const ImageMembers& members, const std::string& what, const ImageSelector& sel) {
+  json manifest = docker_manifest(members, what);
+  std::vector<std::string> repo_tags;
+  const json* chosen = nullptr;
+  std::vector<std::string> available;
+  for (const auto& img : manifest) {
+    std::vector<std::string> tags = entry_repo_tags(img);
+    available.insert(available.end(), tags.begin(), tags.end());
+    bool ok = sel.name.empty() && sel.tag.empty();
+    for (const auto& t : tags) ok = ok || matches(t, sel);
+    if (ok && !chosen) {
+      chosen = &img;
+      repo_tags = tags;
+    }
+  }
+  if (!chosen)
+    fail_input("{} has no image {} (it has: {})", what, describe(sel),
+               available.empty() ? "untagged images only" : fmt::format("{}", fmt::join(available, ", ")));
+  return parse_docker_entry(members, what, *chosen, std::move(repo_tags));
+}
+
 std::string oci_blob_name(const std::string& digest, const std::string& what) {
   if (!is_sha256_digest(digest)) fail_input("{}: unsupported digest '{:.100}'", what, digest);
   return "blobs/sha256/" + digest.substr(7);
@@ -137,46 +149,58 @@ std::string read_oci_blob(const ImageMembers& members, const std::string& digest
 }
 
 // A manifest's names: the ref.name annotation (a bare tag, or "name:tag") and
-// containerd's full image name.
-const json* find_oci_manifest(const json& index, const ImageSelector& sel, const std::string& what,
-                              std::vector<std::string>& available, std::vector<std::string>& repo_tags) {
+// containerd's full image name (empty when it has none).
+struct OciNames {
+  std::string ref_name, full_name;
+};
+
+OciNames oci_names(const json& m) {
+  OciNames names;
+  if (m.is_object() && m.contains("annotations") && m["annotations"].is_object()) {
+    const json& annotations = m["annotations"];
+    auto text = [&](const char* key) {
+      auto it = annotations.find(key);
+      return it != annotations.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    names.ref_name = text("org.opencontainers.image.ref.name");
+    names.full_name = text("io.containerd.image.name");
+  }
+  if (names.full_name.empty() && names.ref_name.find_first_of(":/") != std::string::npos)
+    names.full_name = names.ref_name;
+  return names;
+}
+
+std::vector<std::string> oci_repo_tags(const OciNames& names) {
+  if (names.full_name.empty()) return {};
+  return {names.full_name};
+}
+
+const json& oci_manifests(const json& index, const std::string& what) {
   if (!index.is_object() || !index.contains("manifests") || !index["manifests"].is_array())
     fail_input("{}: index.json lists no manifests", what);
-  for (const auto& m : index["manifests"]) {
-    std::string ref_name, full_name;
-    if (m.is_object() && m.contains("annotations") && m["annotations"].is_object()) {
-      const json& annotations = m["annotations"];
-      auto text = [&](const char* key) {
-        auto it = annotations.find(key);
-        return it != annotations.end() && it->is_string() ? it->get<std::string>() : std::string();
-      };
-      ref_name = text("org.opencontainers.image.ref.name");
-      full_name = text("io.containerd.image.name");
-    }
-    if (full_name.empty() && ref_name.find_first_of(":/") != std::string::npos) full_name = ref_name;
+  return index["manifests"];
+}
+
+const json* find_oci_manifest(const json& index, const ImageSelector& sel, const std::string& what,
+                              std::vector<std::string>& available) {
+  for (const auto& m : oci_manifests(index, what)) {
+    auto [ref_name, full_name] = oci_names(m);
     std::string tag = full_name.empty() ? ref_name : split_repo_tag(full_name).second;
     if (!ref_name.empty() || !full_name.empty()) available.push_back(full_name.empty() ? ref_name : full_name);
     bool tag_ok = sel.tag.empty() || sel.tag == tag || sel.tag == ref_name;
     bool name_ok = sel.name.empty() || (!full_name.empty() && matches(full_name, {sel.name, ""}));
-    if (tag_ok && name_ok) {
-      if (!full_name.empty()) repo_tags = {full_name};
-      return &m;
-    }
+    if (tag_ok && name_ok) return &m;
   }
   return nullptr;
 }
 
-ParsedImage parse_oci_layout(const ImageMembers& members, ImageFormat format, const std::string& what,
-                             const ImageSelector& sel) {
+// The image an index.json manifest descriptor names.
+ParsedImage parse_oci_manifest(const ImageMembers& members, ImageFormat format, const std::string& what,
+                               const json& descriptor) {
   ParsedImage image;
   image.format = format;
-  json index = parse_json_input(members.read("index.json"), what + ": index.json");
-  std::vector<std::string> available;
-  const json* chosen = find_oci_manifest(index, sel, what, available, image.repo_tags);
-  if (!chosen)
-    fail_input("{} has no image {} (it has: {})", what, describe(sel),
-               available.empty() ? "no named images" : fmt::format("{}", fmt::join(available, ", ")));
-  std::string manifest_digest = string_member(*chosen, "digest", what + ": index.json manifest");
+  image.repo_tags = oci_repo_tags(oci_names(descriptor));
+  std::string manifest_digest = string_member(descriptor, "digest", what + ": index.json manifest");
   image.manifest_json = read_oci_blob(members, manifest_digest, what);
   json manifest = parse_json_input(image.manifest_json, what + ": manifest");
   std::string manifest_what = what + ": manifest";
@@ -202,6 +226,17 @@ ParsedImage parse_oci_layout(const ImageMembers& members, ImageFormat format, co
     if (!members.exists(image.layer_members[i])) fail_input("{}: layer blob {} is missing", what, image.layers[i].digest);
   }
   return image;
+}
+
+ParsedImage parse_oci_layout(const ImageMembers& members, ImageFormat format, const std::string& what,
+                             const ImageSelector& sel) {
+  json index = parse_json_input(members.read("index.json"), what + ": index.json");
+  std::vector<std::string> available;
+  const json* chosen = find_oci_manifest(index, sel, what, available);
+  if (!chosen)
+    fail_input("{} has no image {} (it has: {})", what, describe(sel),
+               available.empty() ? "no named images" : fmt::format("{}", fmt::join(available, ", ")));
+  return parse_oci_manifest(members, format, what, *chosen);
 }
 
 // The members of an uncompressed image archive, read in place.
@@ -258,7 +293,7 @@ private:
 
 class StoredImage : public ImageSource {
 public:
-  StoredImage(std::unique_ptr<BlobStore> store, ParsedImage parsed, const std::string& path)
+  StoredImage(std::shared_ptr<const BlobStore> store, ParsedImage parsed, const std::string& path)
       : store_(std::move(store)), layer_members_(std::move(parsed.layer_members)) {
     name_ = path;
     format_ = parsed.format;
@@ -270,7 +305,7 @@ public:
   BlobLocation layer_location(size_t i) const override { return store_->location(layer_members_.at(i)); }
 
 private:
-  std::unique_ptr<BlobStore> store_;
+  std::shared_ptr<const BlobStore> store_; // shared by the images of one file
   std::vector<std::string> layer_members_;
 };
 
@@ -330,22 +365,52 @@ ImagePath open_image_path(const std::string& path) {
   return image;
 }
 
-std::unique_ptr<ImageSource> open_stored(ImagePath image, const std::string& path, const ImageSelector& selector) {
-  if (image.directory) {
-    auto members = std::make_unique<DirMembers>(path);
-    ParsedImage parsed = parse_oci_layout(*members, ImageFormat::OciDir, path, selector);
-    return std::make_unique<StoredImage>(std::move(members), std::move(parsed), path);
-  }
+// The members of an image path, readable in place.
+std::shared_ptr<const BlobStore> open_blob_store(ImagePath image, const std::string& path) {
+  if (image.directory) return std::make_shared<DirMembers>(path);
   Fd fd = image.compression == Compression::None ? std::move(image.file) : decompress_to_temp(image.file.get(), path);
-  auto members = std::make_unique<TarMembers>(std::move(fd), path);
-  ParsedImage parsed = parse_archive(*members, path, selector);
+  return std::make_shared<TarMembers>(std::move(fd), path);
+}
+
+std::unique_ptr<ImageSource> open_stored(ImagePath image, const std::string& path, const ImageSelector& selector) {
+  bool directory = image.directory;
+  auto members = open_blob_store(std::move(image), path);
+  ParsedImage parsed = directory ? parse_oci_layout(*members, ImageFormat::OciDir, path, selector)
+                                 : parse_archive(*members, path, selector);
   return std::make_unique<StoredImage>(std::move(members), std::move(parsed), path);
+}
+
+// Every image a docker-archive's manifest.json or an OCI index lists, in its order.
+std::vector<ParsedImage> parse_every_image(const ImageMembers& members, bool directory, const std::string& path) {
+  std::vector<ParsedImage> images;
+  bool oci = directory || (members.exists("oci-layout") && members.exists("index.json"));
+  if (oci) {
+    ImageFormat format = directory ? ImageFormat::OciDir : ImageFormat::OciArchive;
+    json index = parse_json_input(members.read("index.json"), path + ": index.json");
+    for (const auto& m : oci_manifests(index, path)) images.push_back(parse_oci_manifest(members, format, path, m));
+    if (images.empty()) fail_input("{}: index.json lists no manifests", path);
+    return images;
+  }
+  if (!members.exists("manifest.json")) fail_input("{} is neither a docker-archive nor an OCI archive", path);
+  for (const auto& entry : docker_manifest(members, path))
+    images.push_back(parse_docker_entry(members, path, entry, entry_repo_tags(entry)));
+  return images;
 }
 
 } // namespace
 
 std::unique_ptr<ImageSource> ImageSource::open(const std::string& path, const ImageSelector& selector) {
   return open_stored(open_image_path(path), path, selector);
+}
+
+std::vector<std::unique_ptr<ImageSource>> ImageSource::open_every(const std::string& path) {
+  ImagePath image = open_image_path(path);
+  bool directory = image.directory;
+  auto members = open_blob_store(std::move(image), path);
+  std::vector<std::unique_ptr<ImageSource>> sources;
+  for (ParsedImage& parsed : parse_every_image(*members, directory, path))
+    sources.push_back(std::make_unique<StoredImage>(members, std::move(parsed), path));
+  return sources;
 }
 
 ImageInfo read_image_info(const std::string& path, const ImageSelector& selector) {

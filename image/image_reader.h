@@ -1,5 +1,6 @@
 // Reads existing images: docker-archive (plain, .gz, .zst), OCI layout dirs and OCI
-// archives. Selects one image by name/tag and gives its config and layer blobs.
+// archives. Selects one image by name/tag (or takes each in turn) and gives its config
+// and layer blobs.
 #pragma once
 #include "image/image_format.h"
 #include "image/sink.h"
@@ -22,6 +23,9 @@ public:
 
   // Opens `path`; InputError (naming it) when it is no image or holds none matching.
   static std::unique_ptr<ImageSource> open(const std::string& path, const ImageSelector& selector = {});
+  // Every image `path` holds (each manifest.json entry, each index.json manifest), in its
+  // order, sharing one open file; InputError (naming it) as open() gives.
+  static std::vector<std::unique_ptr<ImageSource>> open_every(const std::string& path);
 
   ImageFormat format() const { return format_; }
   const std::string& config_json() const { return config_json_; }

@@ -1,6 +1,7 @@
 #include "image/image_writer.h"
 
 #include "image/archive_writer.h"
+#include "image/reference.h"
 #include "sys/error.h"
 #include "sys/files.h"
 #include "sys/temp.h"
@@ -45,38 +46,53 @@ std::string docker_manifest_json(const std::string& config_json, const std::vect
   return m.dump();
 }
 
+void ImageWriter::commit_images(const std::vector<ArchivedImage>&) {
+  fail_work("only a docker-archive holds several images");
+}
+
 namespace {
 
 std::string repo_tag(const ImageNaming& n) { return n.name + ":" + n.tag; }
 
-// docker save's metadata: the config, per layer <id>/json and VERSION, manifest.json and
-// repositories. The layer id is the blob's digest.
+// docker save's metadata: each config, per layer <id>/json and VERSION, manifest.json and
+// repositories. The layer id is the blob's digest; a layer (or config) several images
+// share is described once.
+void write_docker_metadata(ArchiveWriter& archive, const std::vector<ArchivedImage>& images) {
+  json manifest = json::array();
+  json repositories = json::object();
+  std::set<std::string> described;
+  for (const ArchivedImage& image : images) {
+    std::string config_name = digest_hex(sha256_digest(image.config_json)) + ".json";
+    if (described.insert(config_name).second) archive.add_file(config_name, image.config_json);
+    json config = json::parse(image.config_json);
+    json layer_paths = json::array();
+    std::string parent;
+    for (const auto& l : image.layers) {
+      std::string id = digest_hex(l.digest);
+      layer_paths.push_back(id + "/layer.tar");
+      if (described.insert(id).second) {
+        json v1{{"id", id}, {"created", config.value("created", "1970-01-01T00:00:01Z")}};
+        if (!parent.empty()) v1["parent"] = parent;
+        archive.add_directory(id);
+        archive.add_file(id + "/VERSION", "1.0");
+        archive.add_file(id + "/json", v1.dump());
+      }
+      parent = id;
+    }
+    manifest.push_back({{"Config", config_name}, {"RepoTags", image.repo_tags}, {"Layers", layer_paths}});
+    if (!parent.empty())
+      for (const std::string& ref : image.repo_tags) {
+        auto [name, tag] = split_repo_tag(ref);
+        repositories[name][tag] = parent;
+      }
+  }
+  archive.add_file("manifest.json", manifest.dump());
+  archive.add_file("repositories", repositories.dump());
+}
+
 void write_docker_metadata(ArchiveWriter& archive, const std::vector<LayerDescriptor>& layers,
                            const std::string& config_json, const ImageNaming& naming) {
-  json config = json::parse(config_json);
-  std::string config_name = digest_hex(sha256_digest(config_json)) + ".json";
-  archive.add_file(config_name, config_json);
-  json layer_paths = json::array();
-  std::string parent;
-  std::set<std::string> described;
-  for (const auto& l : layers) {
-    std::string id = digest_hex(l.digest);
-    layer_paths.push_back(id + "/layer.tar");
-    if (described.insert(id).second) {
-      json v1{{"id", id}, {"created", config.value("created", "1970-01-01T00:00:01Z")}};
-      if (!parent.empty()) v1["parent"] = parent;
-      archive.add_directory(id);
-      archive.add_file(id + "/VERSION", "1.0");
-      archive.add_file(id + "/json", v1.dump());
-    }
-    parent = id;
-  }
-  json manifest = json::array({{{"Config", config_name}, {"RepoTags", {repo_tag(naming)}}, {"Layers", layer_paths}}});
-  archive.add_file("manifest.json", manifest.dump());
-  json repositories;
-  if (!parent.empty()) repositories[naming.name][naming.tag] = parent;
-  else repositories = json::object();
-  archive.add_file("repositories", repositories.dump());
+  write_docker_metadata(archive, {{config_json, layers, {repo_tag(naming)}}});
 }
 
 // The archive is written to a temp file beside the target (renamed at commit), or for
@@ -109,6 +125,16 @@ public:
       return;
     }
     archive_.end_member(blob_path(layer.digest, true), layer.size);
+  }
+
+  void commit_images(const std::vector<ArchivedImage>& images) override {
+    if (format_ != ImageFormat::DockerArchive) return ImageWriter::commit_images(images);
+    for (const ArchivedImage& image : images)
+      for (const LayerDescriptor& l : image.layers)
+        if (!written_.count(l.digest)) fail_work("layer {} was listed but never written", l.digest);
+    write_docker_metadata(archive_, images);
+    archive_.finish();
+    out_.commit();
   }
 
   void commit(const std::string& config_json, const ImageNaming& naming) override {

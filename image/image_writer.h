@@ -17,6 +17,14 @@ struct ImageNaming {
   std::string tag;  // e.g. "latest"
 };
 
+// One image of an archive holding several: its config, its layers in order (each given to
+// end_layer() before) and its RepoTags ("name:tag"; none: loaded untagged).
+struct ArchivedImage {
+  std::string config_json;
+  std::vector<LayerDescriptor> layers;
+  std::vector<std::string> repo_tags;
+};
+
 class ImageWriter {
 public:
   virtual ~ImageWriter() = default;
@@ -40,6 +48,9 @@ public:
 
   // Writes config and manifests and moves the result to the output path.
   virtual void commit(const std::string& config_json, const ImageNaming& naming) = 0;
+  // Instead of commit(): several images in one docker-archive (dockerTools.mergeImages),
+  // listed in manifest.json in this order. Other writers refuse it (WorkError).
+  virtual void commit_images(const std::vector<ArchivedImage>& images);
 
   const std::vector<LayerDescriptor>& layers() const { return layers_; }
 

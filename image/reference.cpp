@@ -88,4 +88,12 @@ bool is_valid_tag(std::string_view tag) {
   return true;
 }
 
+std::pair<std::string, std::string> split_repo_tag(const std::string& ref) {
+  auto slash = ref.rfind('/');
+  auto colon = ref.rfind(':');
+  if (colon != std::string::npos && (slash == std::string::npos || colon > slash))
+    return {ref.substr(0, colon), ref.substr(colon + 1)};
+  return {ref, "latest"};
+}
+
 } // namespace strata

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace strata {
 
@@ -18,5 +19,8 @@ inline constexpr size_t max_tag_length = 128;
 // (e.g. "its component '..' must start with a lower-case letter or digit").
 std::string image_name_problem(std::string_view name);
 bool is_valid_tag(std::string_view tag);
+
+// "registry/repo:tag" as repository and tag (a ':' after the last '/'; none: "latest").
+std::pair<std::string, std::string> split_repo_tag(const std::string& ref);
 
 } // namespace strata

@@ -240,26 +240,17 @@ let
       env.SOURCE_DATE_EPOCH = stdenvEpoch;
     } // { buildArgs = args; };
 
-  # One docker-archive of several images (every RepoTag kept), compressed as the last
-  # one is (dockerTools looks at its type; gzip unless it is plain or zstd).
-  # strata's `merge` command comes with issue 10: until it is in the strata this file
-  # calls, mergeImages is an evaluation error saying so.
-  strataHasMerge = false;
+  # One docker-archive of several images (dockerTools.mergeImages): every RepoTag kept, a
+  # layer several share stored once, compressed as the last image is (dockerTools looks at
+  # its type: strata merge --archive-compress last does the same).
   mergeImages = images:
-    if !strataHasMerge then
-      throw "strata's dockerTools.mergeImages: this strata has no `merge` command yet (strata issue 10); load the images one by one"
-    else if !builtins.isList images then throw "strata's dockerTools.mergeImages: takes a list of images, not ${builtins.typeOf images}"
+    if !builtins.isList images then throw "strata's dockerTools.mergeImages: takes a list of images, not ${builtins.typeOf images}"
+    else if images == [ ] then throw "strata's dockerTools.mergeImages: the list of images is empty"
     else
-      let
-        last = toString (builtins.elemAt images (builtins.length images - 1));
-        ends = suffix: builtins.stringLength last >= builtins.stringLength suffix
-          && builtins.substring (builtins.stringLength last - builtins.stringLength suffix) (-1) last == suffix;
-        compressor = if images == [ ] then "gz" else if ends ".zst" then "zstd" else if ends ".tar" then "none" else "gz";
-      in
       mkDerivation {
         name = "merge-docker-images";
         action = "strata";
-        args = [ "merge" ] ++ images ++ [ "-o" out "--archive-compress" compressor ];
+        args = [ "merge" ] ++ images ++ [ "-o" out "--archive-compress" "last" ];
         env.SOURCE_DATE_EPOCH = stdenvEpoch;
       } // { inherit images; };
 

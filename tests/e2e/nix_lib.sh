@@ -11,7 +11,8 @@
 #  - streamLayeredImage: its program run by a derivation capturing its stdout (read by
 #    skopeo), and piped straight into `podman load` outside Nix;
 #  - buildImageWithNixDb: the unpacked image's DB passes nix-store --verify --check-contents;
-#  - mkPureLayer; mergeImages (an evaluation error naming strata's missing merge command);
+#  - mkPureLayer; mergeImages of two images: `podman load` loads both tags, skopeo reads
+#    each, and the merge is compressed as its last image is (zstd after a .tar.zst);
 #  - imageName/imageTag with nix-instantiate --eval: tag = null gives the output's hash,
 #    which is the image's tag; the spec strata got;
 #  - an unknown argument is an evaluation error naming it; diskSize/buildVMMemorySize are
@@ -119,8 +120,23 @@ pure=$built
 check "mkPureLayer: layer.tar, json (with baseJson's config), VERSION; layer.tar holds bin/hello" sh -c \
   "[ \"\$(ls '$pure' | tr '\n' ' ')\" = 'VERSION json layer.tar ' ] && [ \"\$(jq -c .config.Cmd '$pure/json')\" = '[\"/bin/hello\"]' ] &&
    tar -tf '$pure/layer.tar' | grep -E '^\.?/?bin/hello$' >/dev/null"
-# 6. mergeImages: strata has no merge command yet, an evaluation error saying so.
-check "mergeImages: an evaluation error naming strata's missing merge command" eval_fails merged.drvPath "no .merge. command"
+# 6. mergeImages (strata merge): one docker-archive holding both images.
+untagged_tag=$(eval_json untagged.imageTag | jq -r .)
+check "mergeImages in Nix" build merged
+merged=$built
+check "mergeImages: named merge-docker-images" is_named "$merged" merge-docker-images
+check "mergeImages: manifest.json lists plain:1 and untagged:HASH" \
+  test "$(tar -xOf "$merged" manifest.json | jq -c '[.[].RepoTags[]]')" = "[\"plain:1\",\"untagged:$untagged_tag\"]"
+check "mergeImages: podman load loads plain:1" podman_load "$merged" localhost/plain:1
+check "mergeImages: … and untagged:HASH" grep -qF "localhost/untagged:$untagged_tag" "$WORK/podman.out"
+skopeo_reads_tag() { skopeo inspect -n "docker-archive:$1:$2" >/dev/null; }
+check "mergeImages: skopeo reads untagged:HASH out of it" skopeo_reads_tag "$merged" "untagged:$untagged_tag"
+check "mergeImages: the one layer both list (the same copyToRoot) is stored once" \
+  test "$(tar -tf "$merged" | grep -c '/layer.tar$'):$(tar -xOf "$merged" manifest.json | jq '[.[].Layers[]] | length')" = 1:2
+check "mergeImages of [ plain plainZstd ]" build mergedZstd
+check "… is zstd-compressed as its last image is (dockerTools'), the same image listed once" \
+  sh -c "zstd -dc '$built' | tar -xOf - manifest.json | jq -e '[.[].RepoTags] == [[\"plain:1\"]]' >/dev/null"
+check "mergeImages of a non-list is an evaluation error" eval_fails mergedNotList.drvPath "takes a list of images"
 
 # 9. imageName, imageTag, spec; tag = null is the output's hash, the image's tag.
 check "imageName is lowercased, imageTag as given" test "$(eval_json '[ image.imageName image.imageTag image.spec.tag ]')" = '["hello","v1","v1"]'

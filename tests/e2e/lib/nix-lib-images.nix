@@ -82,6 +82,8 @@ rec {
     runAsRoot = "mkdir -p /srv && chown 1000:1000 /srv";
   };
   merged = dockerTools.mergeImages [ plain untagged ];
+  mergedZstd = dockerTools.mergeImages [ plain plainZstd ];
+  mergedNotList = dockerTools.mergeImages plain;
 
   # Argument errors.
   unknownArg = dockerTools.buildImage { name = "x"; copyToRoot = hello; bogusArg = 1; runAsRoots = ""; };
