@@ -1,6 +1,10 @@
 #include "image/closure/store_path.h"
 
 #include "sys/error.h"
+#include "sys/files.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <array>
 
@@ -86,6 +90,22 @@ std::optional<std::string> containing_store_path(std::string_view path, std::str
   std::string_view base = rest->substr(0, rest->find('/'));
   if (!is_store_base_name(base)) return std::nullopt;
   return std::string(path.substr(0, store_dir.size() + 1 + base.size()));
+}
+
+std::string follow_links_to_store(const std::string& path, std::string_view store_dir, const std::string& what) {
+  std::string current = "/" + lexically_normal_relative(absolute_path(path));
+  for (int hops = 0; hops < 40; ++hops) { // as the kernel's limit on nested links
+    struct stat st;
+    if (::lstat(current.c_str(), &st) < 0) break;
+    if (containing_store_path(current, store_dir)) return current;
+    if (!S_ISLNK(st.st_mode)) break;
+    std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
+    ssize_t n = ::readlink(current.c_str(), target.data(), target.size());
+    if (n < 0) break;
+    target.resize(static_cast<size_t>(n));
+    current = "/" + lexically_normal_relative(resolve_against(dirname_of(current), target));
+  }
+  return resolved_path(path, what);
 }
 
 std::string_view hash_part_of(std::string_view store_path, std::string_view store_dir) {

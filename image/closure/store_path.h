@@ -56,6 +56,15 @@ StorePath parse_store_path(std::string_view path, std::string_view store_dir, st
 // base name. The path is taken lexically: `..` components are not resolved.
 std::optional<std::string> containing_store_path(std::string_view path, std::string_view store_dir);
 
+// Where a path the user gave (a copyToRoot or contents entry) enters the store, as Nix's
+// followLinksToStore finds it: the path made absolute and normalised lexically, then,
+// while it is not in store_dir and is a symlink, replaced by the link's target (a
+// relative one taken from the link's dir). So a store path that is itself a symlink to
+// another stays that store path, and `./result` becomes the store path it names. A path
+// that never reaches the store comes back with every symlink resolved (realpath).
+// InputError "<what> <path> cannot be resolved" when it does not exist.
+std::string follow_links_to_store(const std::string& path, std::string_view store_dir, const std::string& what);
+
 // The hash part of a valid store path (no checks beyond the length).
 std::string_view hash_part_of(std::string_view store_path, std::string_view store_dir);
 

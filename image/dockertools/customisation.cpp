@@ -53,15 +53,15 @@ void join_into(const std::string& from, const std::string& to) {
 void lay_out_customisation(const std::vector<std::string>& contents, const std::string& store_dir,
                            const std::string& dir) {
   for (const auto& path : contents) {
-    std::string real = resolved_path(path, "contents path");
-    bool in_store = closure::containing_store_path(real, store_dir).has_value();
-    if (in_store && is_directory(real)) {
-      join_into(real, dir);
+    std::string entry = closure::follow_links_to_store(path, store_dir, "contents path");
+    bool in_store = closure::containing_store_path(entry, store_dir).has_value();
+    if (in_store && is_directory(entry)) {
+      join_into(entry, dir);
     } else if (in_store) {
-      std::string dst = dir + "/" + basename_of(real);
-      if (!path_exists(dst) && ::symlink(real.c_str(), dst.c_str()) < 0) fail_errno(fmt::format("cannot link {}", dst));
+      std::string dst = dir + "/" + basename_of(entry);
+      if (!path_exists(dst) && ::symlink(entry.c_str(), dst.c_str()) < 0) fail_errno(fmt::format("cannot link {}", dst));
     } else {
-      copy_contents_into(real, dir);
+      copy_contents_into(entry, dir);
     }
   }
 }

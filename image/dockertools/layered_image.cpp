@@ -64,10 +64,10 @@ StorePlan plan_store(const Spec& spec, const std::string& custom_dir) {
 
   std::set<std::string> custom;
   for (const auto& path : spec.copy_to_root) {
-    std::string real = resolved_path(path, "contents path");
-    if (auto sp = closure::containing_store_path(real, spec.store_dir)) custom.insert(*sp);
+    std::string entry = closure::follow_links_to_store(path, spec.store_dir, "contents path");
+    if (auto sp = closure::containing_store_path(entry, spec.store_dir)) custom.insert(*sp);
     else if (spec.include_nix_db && (scanner || given))
-      for (auto& r : scanner ? scanner->references_of_tree(real) : closure::find_graph_references(real, *given))
+      for (auto& r : scanner ? scanner->references_of_tree(entry) : closure::find_graph_references(entry, *given))
         custom.insert(r);
   }
   plan.gc_roots.assign(custom.begin(), custom.end());

@@ -25,9 +25,9 @@ ContentsClosure contents_store_closure(const Spec& spec, const std::vector<std::
   std::set<std::string> roots;
   std::vector<std::string> trees = layer_trees;
   for (const auto& path : spec.copy_to_root) {
-    std::string real = resolved_path(path, "copyToRoot path");
-    if (auto store_path = closure::containing_store_path(real, spec.store_dir)) roots.insert(*store_path);
-    else if (layer_trees.empty()) trees.push_back(real);
+    std::string entry = closure::follow_links_to_store(path, spec.store_dir, "copyToRoot path");
+    if (auto store_path = closure::containing_store_path(entry, spec.store_dir)) roots.insert(*store_path);
+    else if (layer_trees.empty()) trees.push_back(entry);
   }
   std::optional<closure::ClosureGraph> given;
   if (!spec.closure_graph.empty()) given = closure::load_graph_file(spec.closure_graph, spec.store_dir);

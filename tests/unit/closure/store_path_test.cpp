@@ -1,7 +1,11 @@
 #include "image/closure/store_path.h"
 #include "sys/error.h"
+#include "sys/temp.h"
 
+#include <cstdlib>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace strata::closure {
 namespace {
@@ -64,6 +68,28 @@ TEST(StorePath, MapsAPathInsideAStorePathToTheStorePath) {
   EXPECT_FALSE(containing_store_path("/nix/store/.links/x", dir));
   EXPECT_FALSE(containing_store_path("/nix/store", dir));
   EXPECT_FALSE(containing_store_path("/etc/passwd", dir));
+}
+
+TEST(StorePath, FollowsLinksOnlyUntilThePathIsInTheStore) {
+  TempDir root("store-path-test");
+  std::string store = root.path() + "/store", target = store + "/" + hash + "-target",
+              link = store + "/" + std::string(32, 's') + "-symlink";
+  ASSERT_EQ(::mkdir(store.c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir(target.c_str(), 0755), 0);
+  ASSERT_EQ(::symlink(target.c_str(), link.c_str()), 0);
+  ASSERT_EQ(::symlink(link.c_str(), (root.path() + "/result").c_str()), 0);
+  ASSERT_EQ(::symlink(("store/" + std::string(32, 's') + "-symlink/.").c_str(), (root.path() + "/relative").c_str()), 0);
+  ASSERT_EQ(::symlink(root.path().c_str(), (root.path() + "/outside").c_str()), 0);
+  // A store path that is a symlink stays itself; a link to it is followed to it, not past it.
+  EXPECT_EQ(follow_links_to_store(link, store, "p"), link);
+  EXPECT_EQ(follow_links_to_store(root.path() + "/result", store, "p"), link);
+  EXPECT_EQ(follow_links_to_store(root.path() + "/relative", store, "p"), link);
+  EXPECT_EQ(follow_links_to_store(store + "/../store/" + hash + "-target", store, "p"), target);
+  // Outside the store: every link resolved.
+  char* real = ::realpath(root.path().c_str(), nullptr);
+  EXPECT_EQ(follow_links_to_store(root.path() + "/outside", store, "p"), std::string(real));
+  std::free(real);
+  EXPECT_THROW(follow_links_to_store(store + "/" + std::string(32, 'z') + "-missing", store, "p"), InputError);
 }
 
 TEST(StorePath, StoreDirIsConfigurable) {
