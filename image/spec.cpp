@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <functional>
+#include <limits>
 #include <cerrno>
 #include <cstring>
 #include <linux/magic.h>
@@ -207,8 +208,8 @@ Spec parse_spec(const json& object, const std::string& what, const std::string& 
       {"maxLayers", [&](auto& k, auto& v) {
          int64_t n = p.integer(k, v, INT64_MIN, INT64_MAX);
          if (n <= 1) fail_input("{}: 'maxLayers' must be greater than 1, not {}", what, n);
-         if (n > 125) fail_input("{}: 'maxLayers' is {}; images may have at most 125 layers", what, n);
-         spec.max_layers = static_cast<int>(n);
+         // dockerTools takes any value above 1: past int's range it is as good as none.
+         spec.max_layers = static_cast<int>(std::min<int64_t>(n, std::numeric_limits<int>::max()));
        }},
       {"includeStorePaths", [&](auto& k, auto& v) { spec.include_store_paths = p.boolean(k, v); }},
       {"includeNixDB", [&](auto& k, auto& v) { spec.include_nix_db = p.boolean(k, v); }},

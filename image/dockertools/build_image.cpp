@@ -2,6 +2,7 @@
 
 #include "image/dockertools/base_paths.h"
 #include "image/dockertools/customisation.h"
+#include "image/dockertools/layer_limit.h"
 #include "image/dockertools/layer_sources.h"
 #include "image/dockertools/root_layer.h"
 #include "image/dockertools/store_closure.h"
@@ -107,6 +108,7 @@ BuildReport build_image(const Spec& spec, const BuildTarget& target, const Build
   const std::vector<TreeMapping>& mappings = sources.mappings;
   const std::vector<std::string>& store_paths = sources.store_paths;
 
+  warn_if_unstackable((base ? base->layers().size() : 0) + 1);
   std::unique_ptr<ImageWriter> own_writer = target.writer ? nullptr : make_image_writer(target.format, target.output, mtime);
   ImageWriter* writer = target.writer ? target.writer : own_writer.get();
   if (base) {

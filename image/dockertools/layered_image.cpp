@@ -2,6 +2,7 @@
 
 #include "image/dockertools/customisation.h"
 #include "image/dockertools/layer_cache.h"
+#include "image/dockertools/layer_limit.h"
 #include "image/dockertools/store_layering.h"
 #include "image/closure/graph_file.h"
 #include "image/closure/popularity.h"
@@ -274,6 +275,7 @@ BuildReport build_layered(const Spec& spec, const LayeredTarget& target, const B
     };
     groups = cut_store_layers(spec, base_count, {plan.graph, plan.roots, customisation_tar_size});
   }
+  warn_if_unstackable(static_cast<size_t>(base_count) + groups.size() + 1);
 
   std::unique_ptr<ImageWriter> own_writer;
   if (!target.writer && target.stream) {

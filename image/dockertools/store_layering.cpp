@@ -9,8 +9,6 @@ namespace strata {
 
 namespace {
 
-constexpr int image_layer_cap = 125; // as the spec's maxLayers
-
 int store_layer_budget(const Spec& spec, int base_layer_count) {
   int used = base_layer_count + 1; // the base layers and the customisation layer
   if (used >= spec.max_layers)
@@ -67,14 +65,7 @@ closure::StoreLayers cut_store_layers(const Spec& spec, int base_layer_count, co
   }
   if (input.graph.empty()) return {};
   closure::LayeringPipeline pipeline(spec.layering_pipeline, spec.layering_source);
-  closure::StoreLayers layers =
-      pipeline.run(closure::layer_graph_of(input.graph, nar_sizes_of(input.graph)));
-  int total = base_layer_count + static_cast<int>(layers.size()) + 1;
-  if (total > image_layer_cap)
-    fail_input("{}: the pipeline makes {} store layers; with {} base layers and the customisation layer the image "
-               "would have {}, more than {}",
-               spec.layering_source, layers.size(), base_layer_count, total, image_layer_cap);
-  return layers;
+  return pipeline.run(closure::layer_graph_of(input.graph, nar_sizes_of(input.graph)));
 }
 
 } // namespace strata

@@ -6,7 +6,7 @@
 //  - "popularity": referencesByPopularity cut as the 2020 dockerTools cut it
 //    (closure::assign_layers).
 //  - a pipeline: run on the closure graph without those two nodes, as dockerMakeLayers
-//    runs it; maxLayers does not apply (as in nixpkgs), strata's 125-layer cap does.
+//    runs it; maxLayers does not apply (as in nixpkgs).
 // NAR sizes come from the graph, else from the store paths on disk (metadata only).
 #pragma once
 #include "image/closure/graph.h"

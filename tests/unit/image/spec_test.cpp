@@ -60,6 +60,13 @@ TEST(Spec, LayeringPipelineShorthandsListsAndFiles) {
                InputError);
 }
 
+TEST(Spec, MaxLayersTakesAnyValueAboveOneAsDockerToolsDoes) {
+  EXPECT_EQ(parse(R"({"name": "x", "maxLayers": 2})").max_layers, 2);
+  EXPECT_EQ(parse(R"({"name": "x", "maxLayers": 200})").max_layers, 200);
+  EXPECT_EQ(parse(R"({"name": "x", "maxLayers": 9223372036854775807})").max_layers, 2147483647);
+  EXPECT_EQ(error_of(R"({"name": "x", "maxLayers": 1})"), "spec t.json: 'maxLayers' must be greater than 1, not 1");
+}
+
 TEST(Spec, ContentsIsAnAliasOfCopyToRoot) {
   // paths must exist: "/" does
   Spec s = parse(R"({"name": "x", "contents": ["/"], "diskSize": 1024, "buildVMMemorySize": 512})");
