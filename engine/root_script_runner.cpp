@@ -1,5 +1,6 @@
 #include "engine/root_script_runner.h"
 
+#include "image/whiteout.h"
 #include "mount/diff.h"
 #include "mount/layer_store.h"
 #include "mount/readable_tree.h"
@@ -34,6 +35,16 @@ mount::IdMapping to_mount_map(const ns::IdMapPlan& plan) {
   return map;
 }
 
+bool holds_only_fuse_opaque_marks(const std::string& dir) {
+  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
+  if (!d) return false;
+  while (dirent* e = ::readdir(d.get())) {
+    std::string_view n = e->d_name;
+    if (n != "." && n != ".." && n != opaque_marker && n != ".wh..opq") return false;
+  }
+  return true;
+}
+
 // Mount points the sandbox made in the root (e.g. /nix/store for the store's bind, /dev,
 // /proc) are not the script's work: removed, deepest first, where they stayed empty.
 void remove_empty_mount_points(const std::string& upper, const std::vector<std::string>& created) {
@@ -41,7 +52,14 @@ void remove_empty_mount_points(const std::string& upper, const std::vector<std::
     std::string path = upper + *it;
     struct stat st;
     if (::lstat(path.c_str(), &st) != 0) continue;
-    if (S_ISDIR(st.st_mode)) (void)::rmdir(path.c_str()); // fails, as it should, when not empty
+    if (S_ISDIR(st.st_mode)) {
+      // fuse-overlayfs 1.10 leaves its opaque marks in a dir it made: they are not content
+      if (::rmdir(path.c_str()) != 0 && errno == ENOTEMPTY && holds_only_fuse_opaque_marks(path)) {
+        (void)::unlink((path + "/" + std::string(opaque_marker)).c_str());
+        (void)::unlink((path + "/.wh..opq").c_str());
+        (void)::rmdir(path.c_str()); // fails, as it should, when not empty
+      }
+    }
     else if (S_ISREG(st.st_mode) && st.st_size == 0) (void)::unlink(path.c_str());
   }
 }
@@ -177,7 +195,11 @@ RootScriptReport SandboxRootScriptRunner::run_command(const SandboxRunRequest& r
     if (options_.layer_store_dir.empty())
       log_verbose(fmt::format("{}: base layers unpacked in {} (cache root: {})", request.what, store_dir,
                               cache_root().why));
-    for (size_t i = request.base->layers().size(); i-- > 0;) { // newest first
+    // Newest first; a layer the manifest repeats is stacked once, at its last (topmost)
+    // occurrence (mount::distinct_lower_dirs says why that is the same root).
+    std::set<std::string> stacked;
+    for (size_t i = request.base->layers().size(); i-- > 0;) {
+      if (!stacked.insert(request.base->layers()[i].diff_id).second) continue;
       std::string path = store->path_for(request.base->layers()[i].diff_id);
       if (!is_directory(path)) ++report.layers_unpacked;
       if (unpack_inside) {

@@ -135,6 +135,7 @@ private:
       if (S_ISSOCK(c.st.st_mode)) continue;
       bool whiteout = S_ISCHR(c.st.st_mode) && c.st.st_rdev == makedev(0, 0);
       c.layer_name = whiteout ? std::string(whiteout_prefix) + name : name;
+      if (c.layer_name == opaque_marker) continue; // fuse-overlayfs' opaque marks: is_opaque reads them
       c.disk_name = std::move(name);
       children.push_back(std::move(c));
     }
@@ -242,15 +243,18 @@ private:
 
     if (fd >= 0) {
       const std::string what = where(path);
-      if (auto value = get_xattr(fd, kOverrideStatXattr, what)) {
+      std::optional<std::string> value = get_xattr(fd, kOverrideStatXattr, what);
+      const char* record_name = kOverrideStatXattr;
+      if (!value && (value = get_xattr(fd, kFuseOverrideStatXattr, what))) record_name = kFuseOverrideStatXattr;
+      if (value) {
         auto o = decode_override_stat(*value);
-        if (!o) fail_input("{}: malformed {} '{}'", what, kOverrideStatXattr, *value);
+        if (!o) fail_input("{}: malformed {} '{}'", what, record_name, *value);
         uid = o->uid;
         gid = o->gid;
         e.mode = o->mode;
         apply_recorded_type(e, *o, what);
-      } else if (auto value = get_xattr(fd, kRootlessXattr, what)) {
-        auto r = decode_rootlesscontainers(*value);
+      } else if (auto rootless = get_xattr(fd, kRootlessXattr, what)) {
+        auto r = decode_rootlesscontainers(*rootless);
         if (!r) fail_input("{}: malformed {}", what, kRootlessXattr);
         if (r->uid) uid = *r->uid;
         if (r->gid) gid = *r->gid;
@@ -338,8 +342,19 @@ private:
     return out;
   }
 
+  // fuse-overlayfs 1.10 marks a dir it makes opaque with trusted.overlay.opaque (as
+  // root), a regular file .wh..wh..opq and a whiteout device .wh..opq: either file says so.
+  static bool has_fuse_opaque_mark(int dir_fd) {
+    struct stat st;
+    if (::fstatat(dir_fd, std::string(opaque_marker).c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+      return true;
+    return ::fstatat(dir_fd, ".wh..opq", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISCHR(st.st_mode) &&
+           st.st_rdev == makedev(0, 0);
+  }
+
   bool is_opaque(int dir_fd, const std::string& path) {
     if (options_.owner_table && options_.owner_table->is_opaque(path)) return true;
+    if (has_fuse_opaque_mark(dir_fd)) return true;
     return has_xattr(dir_fd, kUserOpaqueXattr, where(path), is_opaque_value) ||
            has_xattr(dir_fd, kTrustedOpaqueXattr, where(path), is_opaque_value);
   }

@@ -1,14 +1,19 @@
 #include "mount/overlay.h"
 
+#include "mount/fuse_upper.h"
+
 #include "sys/error.h"
 #include "sys/fd.h"
 #include "sys/files.h"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <sched.h>
+#include <set>
+#include <sys/mman.h>
 #include <sys/statfs.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
@@ -119,11 +124,36 @@ void mount_kernel(const OverlaySpec& spec, const std::string& target) {
                            errno == EINVAL ? " (userxattr needs Linux 5.11; see dmesg for overlayfs' reason)" : ""));
 }
 
+// What fuse-overlayfs wrote to stderr (the memfd fd), without the warning that versions
+// before 1.15 give about the "lazytime" they add to their own options when run as root
+// (containers/fuse-overlayfs#429): strata does not pass it, and it changes nothing.
+std::string fuse_messages(int fd) {
+  std::string all;
+  char buf[4096];
+  ssize_t n;
+  off_t offset = 0;
+  while ((n = ::pread(fd, buf, sizeof buf, offset)) > 0) {
+    all.append(buf, static_cast<size_t>(n));
+    offset += n;
+  }
+  std::string kept;
+  size_t start = 0;
+  while (start < all.size()) {
+    size_t end = all.find('\n', start);
+    end = end == std::string::npos ? all.size() : end + 1;
+    std::string_view line(all.data() + start, end - start);
+    if (line != "unknown argument ignored: lazytime\n" && line != "unknown argument ignored: lazytime") kept += line;
+    start = end;
+  }
+  return kept;
+}
+
 void mount_fuse(const OverlaySpec& spec, const std::string& target) {
   check_spec(spec, true);
   if (spec.lower.empty()) fail_input("fuse-overlayfs needs at least one lower directory");
   std::string program = find_program("fuse-overlayfs");
   if (program.empty()) fail_work("fuse-overlayfs is not installed (Debian package fuse-overlayfs)");
+  record_upper_for_fuse(spec.upper);
   std::string lowers;
   for (const std::string& lower : spec.lower) lowers += (lowers.empty() ? "" : ":") + escape_overlay_path(lower);
   std::string options = fmt::format("lowerdir={},upperdir={},workdir={},xattr_permissions=2", lowers,
@@ -140,20 +170,27 @@ void mount_fuse(const OverlaySpec& spec, const std::string& target) {
   if (::mount(target.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) != 0 ||
       ::mount(nullptr, target.c_str(), nullptr, MS_SHARED, nullptr) != 0)
     fail_errno("cannot prepare " + target + " for fuse-overlayfs");
+  Fd messages(::memfd_create("fuse-overlayfs-stderr", MFD_CLOEXEC));
+  if (!messages) fail_errno("cannot run fuse-overlayfs");
   pid_t pid = ::fork();
   if (pid < 0) fail_errno("cannot run fuse-overlayfs");
   if (pid == 0) {
     if (::unshare(CLONE_NEWNS) != 0) ::_exit(125);
+    if (::dup2(messages.get(), STDERR_FILENO) < 0) ::_exit(125);
     ::execv(program.c_str(), argv.data());
     ::_exit(127);
   }
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0)
     if (errno != EINTR) fail_errno("cannot wait for fuse-overlayfs");
-  // It returns once the mount is up and its daemon runs in the background.
+  // It returns once the mount is up and its daemon runs in the background (libfuse
+  // points the daemon's stderr at /dev/null).
+  std::string said = fuse_messages(messages.get());
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    fail_work("fuse-overlayfs could not mount the overlay on {} (status {}; see its message above)", target,
-              WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+    fail_work("fuse-overlayfs could not mount the overlay on {} (status {}){}", target,
+              WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+              said.empty() ? "" : ": " + said.substr(0, said.find_last_not_of('\n') + 1));
+  std::fputs(said.c_str(), stderr); // its warnings, as it gave them
   if (::mount(nullptr, target.c_str(), nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
     fail_errno("cannot make the fuse-overlayfs mount private");
   struct statfs fs;
@@ -202,7 +239,17 @@ std::string kernel_overlay_options(const OverlaySpec& spec) {
                      escape_overlay_path(spec.work));
 }
 
-OverlayDriver mount_overlay(const OverlaySpec& spec, const std::string& target, OverlayDriver driver) {
+std::vector<std::string> distinct_lower_dirs(const std::vector<std::string>& lower) {
+  std::vector<std::string> distinct;
+  std::set<std::string> seen;
+  for (const std::string& dir : lower)
+    if (seen.insert(dir).second) distinct.push_back(dir);
+  return distinct;
+}
+
+OverlayDriver mount_overlay(const OverlaySpec& given, const std::string& target, OverlayDriver driver) {
+  OverlaySpec spec = given;
+  spec.lower = distinct_lower_dirs(given.lower);
   switch (driver) {
   case OverlayDriver::Kernel: mount_kernel(spec, target); return driver;
   case OverlayDriver::Fuse: mount_fuse(spec, target); return driver;

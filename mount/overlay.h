@@ -32,7 +32,9 @@ std::string_view overlay_driver_name(OverlayDriver driver);
 OverlayDriver parse_overlay_driver(std::string_view name);
 
 struct OverlaySpec {
-  std::vector<std::string> lower;  // newest (topmost) first
+  // Newest (topmost) first. A dir listed twice is stacked once, at its topmost place
+  // (distinct_lower_dirs).
+  std::vector<std::string> lower;
   std::string upper;               // receives every change
   std::string work;                // an empty dir on upper's filesystem (not for Plain)
 };
@@ -42,6 +44,14 @@ struct OverlaySpec {
 // own explanation when it gives one, when mounting fails.
 OverlayDriver mount_overlay(const OverlaySpec& spec, const std::string& target,
                             OverlayDriver driver = OverlayDriver::Auto);
+
+// lower (topmost first) with each dir kept only at its first, topmost, place. Applying
+// a layer again on top of the layers between gives what applying it only that last
+// time gives (what it sets, deletes or makes opaque it decides again; what it leaves
+// alone keeps what the layers between made of it), so an image whose manifest repeats a
+// layer (nixpkgs #214434) stacks it once, at its last occurrence. The kernel refuses a
+// dir listed twice ("Too many levels of symbolic links").
+std::vector<std::string> distinct_lower_dirs(const std::vector<std::string>& lower);
 
 // fuse-overlayfs is on PATH and /dev/fuse can be opened.
 bool fuse_overlay_available();

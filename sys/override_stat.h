@@ -17,6 +17,9 @@
 namespace strata {
 
 inline constexpr const char* kOverrideStatXattr = "user.containers.override_stat";
+// Where fuse-overlayfs 1.10 keeps them in its upper dir (xattr_permissions=2), in the
+// same format; later versions write user.containers.override_stat.
+inline constexpr const char* kFuseOverrideStatXattr = "user.fuseoverlayfs.override_stat";
 inline constexpr const char* kOverrideXattrPrefix = "user.containers.override_";
 inline constexpr const char* kRootlessXattr = "user.rootlesscontainers";
 inline constexpr const char* kUserOpaqueXattr = "user.overlay.opaque";
