@@ -236,15 +236,28 @@ std::string image_manifest_media_type(const json& doc, const std::string& announ
   return media_type;
 }
 
+namespace {
+
+// A descriptor's size: a JSON integer of 0 or more (a float or negative number converted
+// to uint64_t would be undefined behaviour, and any answer a lie about the blob).
+uint64_t descriptor_size(const json& descriptor, const std::string& what) {
+  const json& size = descriptor.at("size");
+  if (!size.is_number_integer() || (!size.is_number_unsigned() && size.get<int64_t>() < 0))
+    fail_input("{}: malformed manifest: a descriptor's size is {}, not an integer of 0 or more", what, size.dump());
+  return size.get<uint64_t>();
+}
+
+} // namespace
+
 ManifestBlobs parse_image_manifest(const json& doc, const std::string& what) {
   ManifestBlobs named;
   try {
     named.config_digest = doc.at("config").at("digest").get<std::string>();
-    named.config_size = doc.at("config").at("size").get<uint64_t>();
+    named.config_size = descriptor_size(doc.at("config"), what);
     for (const auto& l : doc.at("layers")) {
       LayerDescriptor d;
       d.digest = l.at("digest").get<std::string>();
-      d.size = l.at("size").get<uint64_t>();
+      d.size = descriptor_size(l, what);
       d.compression = compression_of_media_type(l.at("mediaType").get<std::string>());
       named.layers.push_back(d);
     }

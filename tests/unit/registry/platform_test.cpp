@@ -70,6 +70,13 @@ TEST(ImageManifest, MediaTypeAndDescriptors) {
   EXPECT_EQ(blobs.layers[0].compression, Compression::Zstd);
   manifest["layers"][0]["size"] = "20";
   EXPECT_THROW(parse_image_manifest(manifest, "t"), InputError);
+  for (json bad : {json(6.14418e+23), json(-1), json(2.5)}) {
+    manifest["layers"][0]["size"] = bad;
+    EXPECT_THROW(parse_image_manifest(manifest, "t"), InputError) << bad.dump();
+  }
+  manifest["layers"][0]["size"] = 20;
+  manifest["config"]["size"] = 1e30;
+  EXPECT_THROW(parse_image_manifest(manifest, "t"), InputError);
 }
 
 } // namespace
