@@ -2,9 +2,13 @@
 #include "cli/common.h"
 #include "image/image_reader.h"
 #include "mount/flatten.h"
+#include "sys/files.h"
+#include "sys/owner_table.h"
 
 #include <fmt/format.h>
 #include <memory>
+#include <optional>
+#include <unistd.h>
 
 namespace strata::cli {
 
@@ -27,17 +31,32 @@ void define_unpack_command(CommandLine& cmd) {
     mount::UnpackOptions options;
     if (!opts->max_size.empty()) options.max_bytes = parse_size(opts->max_size, "--max-layer-size");
     auto image = ImageSource::open(opts->image, {opts->name, opts->tag});
+    // Where user xattrs are refused (a Nix build), what cannot be set goes to an owner
+    // table beside the tree; the parent is probed (the tree does not exist yet).
+    std::optional<std::string> refused;
+    if (std::string parent = dirname_of(absolute_path(opts->dir)); is_directory(parent))
+      refused = user_xattrs_refused(parent);
+    options.owner_table = refused.has_value();
     mount::UnpackStats stats = mount::unpack_image_to(*image, opts->dir, options);
+    const std::string table = owner_table_path(absolute_path(opts->dir));
+    const bool has_table = options.owner_table && path_exists(table);
+    const char* owners = ::geteuid() == 0 ? "real" : options.owner_table ? "table" : "xattr";
     if (global_options().json) {
-      print_json({{"image", opts->image},
-                  {"dir", opts->dir},
-                  {"layers", image->layers().size()},
-                  {"stats", mount::unpack_stats_json(stats)}});
+      nlohmann::json report = {{"image", opts->image},
+                               {"dir", opts->dir},
+                               {"layers", image->layers().size()},
+                               {"owners", owners},
+                               {"stats", mount::unpack_stats_json(stats)}};
+      if (has_table) report["owner_table"] = table;
+      print_json(report);
       return;
     }
     note(fmt::format("unpacked {} ({} layers, {} entries) -> {}", opts->image, image->layers().size(),
                      stats.entries, opts->dir));
-    if (stats.recorded > 0)
+    if (has_table)
+      note(fmt::format("owners and modes the disk cannot hold are in {} ({}; the format: sys/owner_table.h)", table,
+                       *refused));
+    else if (stats.recorded > 0)
       verbose(fmt::format("{} entries keep their owner or mode in user.containers.override_stat", stats.recorded));
     if (stats.unrecorded_owners > 0)
       note(fmt::format("warning: the owners of {} symlinks could not be set nor recorded", stats.unrecorded_owners));

@@ -61,7 +61,8 @@ constexpr Command kCommands[] = {
     {"sandbox-exec", "Run a command as root in the sandbox (for tests)", define_sandbox_exec_command, true, false},
     {"unpack",
      "Unpack an image's flattened rootfs into a new directory, without root (as umoci unpack --rootless): "
-     "owners that cannot be set are kept in user.containers.override_stat",
+     "owners that cannot be set are kept in user.containers.override_stat (where user xattrs are refused, as in "
+     "a Nix build: in an owner table DIR.owners)",
      define_unpack_command},
     {"shadow-setup",
      "Create etc/passwd, shadow, group, gshadow, pam.d/other and login.defs in a root dir where missing, as "

@@ -39,6 +39,12 @@ ExportResult export_image(const ImageSource& image, Compression compression, int
   result.tar = write_layer(
       [&](const EntryVisitor& visit) {
         walked = mount::walk_diff(rootfs, diff_options, [&](LayerEntry& e) {
+          // exportImage's ./ is the overlay's root, its upper dir: 0755 root:root whatever the layers say.
+          if (e.path.empty()) {
+            e.mode = 0755;
+            e.owner = Owner{0, 0, "root", "root"};
+            e.xattrs.clear();
+          }
           e.path = dotted(e.path);
           if (e.type == EntryType::Hardlink) e.link_target = dotted(e.link_target);
           visit(e);

@@ -304,6 +304,7 @@ void SandboxRootScriptRunner::walk_upper(const std::string& upper, int64_t mtime
   mount::DiffOptions options;
   options.mtime = mtime;
   if (plan_) options.id_map = to_mount_map(*plan_);
+  make_upper_readable(upper); // its records first: the table is read next
   OwnerTable table;
   if (owner_tables_) {
     table = OwnerTable::load(owner_table_path(upper));
@@ -314,7 +315,6 @@ void SandboxRootScriptRunner::walk_upper(const std::string& upper, int64_t mtime
   // script's work: leave them out when they stayed empty.
   std::set<std::string> created;
   for (const auto& p : created_paths_) created.insert(p.substr(p.find_first_not_of('/')));
-  make_upper_readable(upper);
   mount::walk_diff(upper, options, [&](LayerEntry& e) {
     if (e.type == EntryType::Directory && created.count(e.path)) {
       std::string dir = upper + "/" + e.path;
@@ -347,23 +347,34 @@ void SandboxRootScriptRunner::make_upper_readable(const std::string& upper) {
   if (!plan_ || ::geteuid() == 0) return;  // real root reads everything
   mount::TreeReader host_reader{::geteuid(), ::getegid()};
   if (mount::count_unreadable(upper, host_reader) == 0) return;
+  const std::string table_file = owner_tables_ ? owner_table_path(upper) : "";
+  const std::vector<std::string> lower_dirs = lower_dirs_;
+  auto fix = [table_file, lower_dirs, upper](mount::ReadableOptions options) {
+    OwnerTable table;
+    if (!table_file.empty()) {
+      table = OwnerTable::load(table_file);
+      options.owner_table = &table;
+      options.lower_dirs = lower_dirs;
+    }
+    mount::make_readable(upper, options);
+    if (!table_file.empty()) table.save(table_file);
+  };
+  if (plan_->mode == ns::IdMode::Single) {
+    // One id mapped: the caller owns every entry already and hands them over itself.
+    mount::ReadableOptions options;
+    options.reader = host_reader;
+    options.id_map = to_mount_map(*plan_);
+    fix(options);
+    return;
+  }
   // Inside, the caller is 0:0 and stat shows the ids the diff records.
-  run_in_user_namespace([upper] { mount::make_readable(upper, mount::TreeReader{0, 0}); }, "readable");
+  run_in_user_namespace([fix] { fix(mount::ReadableOptions{mount::TreeReader{0, 0}}); }, "readable");
 }
 
 void SandboxRootScriptRunner::run_in_user_namespace(const std::function<void()>& work, const std::string& label) {
-  // A sandbox whose prepare_root does the work; its command is the host's /bin/true, from
-  // /usr bound read-only.
   ns::SandboxConfig config;
   config.id_plan = plan_;
-  config.argv = {"/usr/bin/true"};
-  TempDir cleanup_root("strata-cleanup");
-  ::chmod(cleanup_root.path().c_str(), 0755);
-  for (const char* link : {"bin", "lib", "lib64", "sbin"})
-    if (::symlink((std::string("usr/") + link).c_str(), (cleanup_root.path() + "/" + link).c_str()) < 0)
-      fail_errno("cannot prepare the cleanup root");
-  config.rootfs = cleanup_root.path();
-  config.binds.push_back({"/usr", "/usr", true});
+  config.prepare_only = true;
   config.prepare_root = [&work, &label](const std::string&) {
     work();
     return label;

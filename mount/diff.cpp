@@ -4,6 +4,7 @@
 #include "sys/override_stat.h"
 #include "sys/owner_table.h"
 #include "mount/rooted_fs.h"
+#include "mount/stacked_records.h"
 #include "sys/error.h"
 #include "sys/fd.h"
 
@@ -88,12 +89,10 @@ bool has_xattr(int fd, const char* name, const std::string& what,
   return refused && is_listed(fd, name, what);
 }
 
-constexpr const char* kUserOriginXattr = "user.overlay.origin";
-
 class DiffWalker {
 public:
   DiffWalker(const std::string& dir, const DiffOptions& options, const EntryVisitor& visit)
-      : dir_(dir), options_(options), visit_(visit) {}
+      : dir_(dir), options_(options), visit_(visit), stacked_(options.owner_table, options.lower_dirs) {}
 
   DiffStats run() {
     int fd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -261,7 +260,7 @@ private:
       }
       e.xattrs = layer_xattrs(fd, what);
       if (options_.owner_table)
-        if (std::optional<OverrideStat> o = table_record(fd, path)) {
+        if (std::optional<OverrideStat> o = stacked_.find(fd, st, path, what)) {
           uid = o->uid;
           gid = o->gid;
           e.mode = o->mode;
@@ -271,31 +270,6 @@ private:
     if (e.type == EntryType::Symlink) e.mode = 0777;
     e.owner = names(uid, gid);
     return e;
-  }
-
-  // The owner-table record of path: the upper dir's own, else, for a file or dir the
-  // overlay copied up (it carries user.overlay.origin), the record of the layer it came
-  // from (the topmost lower dir holding the path; a whiteout there ends the search).
-  std::optional<OverrideStat> table_record(int fd, const std::string& path) {
-    if (const OverrideStat* o = options_.owner_table->find(path)) return *o;
-    struct stat mine;
-    if (::fstat(fd, &mine) != 0) fail_errno("cannot stat " + where(path));
-    if (options_.lower_dirs.empty() || !is_listed(fd, kUserOriginXattr, where(path))) return std::nullopt;
-    lower_tables_.resize(options_.lower_dirs.size());
-    for (size_t i = 0; i < options_.lower_dirs.size(); ++i) {
-      struct stat st;
-      std::string below = options_.lower_dirs[i] + "/" + path;
-      if (::lstat(below.c_str(), &st) != 0) continue;
-      if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) return std::nullopt;
-      if (!lower_tables_[i]) lower_tables_[i] = OwnerTable::load(owner_table_path(options_.lower_dirs[i]));
-      const OverrideStat* o = lower_tables_[i]->find(path);
-      if (!o) return std::nullopt;
-      OverrideStat kept = *o;
-      // A mode the script changed (a chmod the supervisor let through) is the disk's.
-      if ((mine.st_mode & 07777) != (st.st_mode & 07777)) kept.mode = mine.st_mode & 07777;
-      return kept;
-    }
-    return std::nullopt;
   }
 
   // A regular file recorded as a device, fifo or socket becomes one again.
@@ -397,7 +371,7 @@ private:
   const EntryVisitor& visit_;
   DiffStats stats_;
   std::map<std::pair<dev_t, ino_t>, std::string> links_;
-  std::vector<std::optional<OwnerTable>> lower_tables_; // loaded when first needed
+  StackedRecords stacked_;
 };
 
 } // namespace

@@ -3,6 +3,7 @@
 #include "mount/image_layer.h"
 #include "sys/error.h"
 #include "sys/files.h"
+#include "sys/owner_table.h"
 #include "sys/temp.h"
 
 #include <cerrno>
@@ -60,16 +61,22 @@ UnpackStats unpack_image_to(const ImageSource& image, const std::string& target,
   std::string absolute = absolute_path(normalised_target(target));
   check_unpack_target(absolute);
   TempDir temp("." + basename_of(absolute) + ".strata", dirname_of(absolute));
-  ::chmod(temp.path().c_str(), 0755);
-  UnpackStats stats = flatten_image(image, temp.path(), options);
+  const std::string tree = temp.path() + "/tree";
+  if (::mkdir(tree.c_str(), 0755) != 0 || ::chmod(tree.c_str(), 0755) != 0) fail_errno("cannot create " + tree);
+  UnpackStats stats = flatten_image(image, tree, options);
+  // The owner table goes first: the tree never appears without it.
+  const std::string table = owner_table_path(tree), target_table = owner_table_path(absolute);
+  bool moved_table = options.owner_table && path_exists(table);
+  if (moved_table && ::rename(table.c_str(), target_table.c_str()) != 0)
+    fail_errno("cannot move the owner table to " + target_table);
   // rename(2) replaces an empty directory and refuses a non-empty one.
-  if (::rename(temp.path().c_str(), absolute.c_str()) != 0) {
+  if (::rename(tree.c_str(), absolute.c_str()) != 0) {
     int err = errno;
+    if (moved_table) ::unlink(target_table.c_str());
     if (err == ENOTEMPTY || err == EEXIST || err == ENOTDIR)
       fail_input("target {} was filled by someone else while unpacking", target);
     fail_errno("cannot move the unpacked tree to " + target, err);
   }
-  temp.release();
   return stats;
 }
 

@@ -170,6 +170,10 @@ void reset_signal_dispositions() {
     if (::sethostname("strata", 6) != 0) fail_errno("cannot set the sandbox's hostname");
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) fail_errno("cannot make mounts private");
     if (ctx.config.prepare_root) send_message(ctx.socket, kLabel, ctx.config.prepare_root(ctx.rootfs));
+    if (ctx.config.prepare_only) {
+      send_message(ctx.socket, kExited, "0");
+      ::_exit(0);
+    }
 
     RootSetupReport report;
     std::string filter;
@@ -228,6 +232,10 @@ void reap_exiting_sandboxes() {
 void send_signal(int pidfd, int sig) { ::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0); }
 
 void validate(const SandboxConfig& config) {
+  if (config.prepare_only) {
+    if (!config.prepare_root) fail_input("nothing to do in the sandbox");
+    return;
+  }
   if (config.argv.empty()) fail_input("no command to run in the sandbox");
   if (!config.rootfs.empty() && !is_directory(config.rootfs))
     fail_input("sandbox root {} is not a directory", config.rootfs);
@@ -256,7 +264,8 @@ SandboxResult run_sandbox(const SandboxConfig& config) {
   IdMapPlan plan = config.id_plan ? *config.id_plan : plan_id_maps(config.id_mode);
   std::optional<RunDir> run_dir;
   std::string rootfs = config.rootfs;
-  if (rootfs.empty()) rootfs = run_dir.emplace("strata-run").path();
+  if (config.prepare_only) rootfs = "";
+  else if (rootfs.empty()) rootfs = run_dir.emplace("strata-run").path();
   else rootfs = absolute_path(rootfs);
   ExecArrays exec(config);
   NotifyPolicy policy;

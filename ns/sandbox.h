@@ -57,6 +57,9 @@ struct SandboxConfig {
   // InputError). Its return value is a
   // short label reported as SandboxResult::root_label (e.g. "overlay:kernel").
   std::function<std::string(const std::string& rootfs)> prepare_root;
+  // Only prepare_root runs, in the namespaces with the ids mapped (work on host paths
+  // that only a mapped id may do): no root is set up, no command runs; exit status 0.
+  bool prepare_only = false;
   std::vector<BindMount> binds;
   // The root itself read-only once everything is mounted (its mounts keep their own
   // flags): only /tmp, /dev/shm and binds asked writable can be written.

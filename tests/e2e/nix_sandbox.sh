@@ -14,6 +14,9 @@
 #  - perms giving 4755 to a file of a copyToRoot package; a script's chmod u+s: the bit
 #    in the layer outside Nix, a failed build whose message names perms inside;
 #  - export of the base (exportImage): its owners, dockerTools' names;
+#  - runAsRoot leaving files the caller cannot read (chown 5:5 + chmod 600, 0000 files, a
+#    0000 dir): owners, modes and contents in the layer;
+#  - unpack of the base: the owners the disk cannot hold in DIR.owners;
 #  owners kept in owner tables (no user xattrs in Nix: --json says `table`), caches under
 #  the build dir (HOME=/homeless-shelter);
 # and every spec built outside Nix, by the same user on the same store paths, gives the
@@ -210,6 +213,36 @@ echo '{\"name\": \"tree\", \"tag\": \"1\", \"copyToRoot\": [\"tree\", \"$pkg\"]}
   mkdir -p "$outside/export" && chown "$user:" "$outside/export"
   nix_sandbox_outside "$user" env -C "$outside/export" TMPDIR="$outside" "$SB" export "$base" -o export.tar -q 2>"$outside/export/err"
   check "$user: the same export outside Nix" cmp "$exported" "$outside/export/export.tar"
+
+  # 9. A script leaving files the caller cannot read (root_script_secret's, in Nix: no
+  # /usr, no xattrs): owners and modes kept, contents read back.
+  build_both secret build "echo '{\"name\": \"secret\", \"tag\": \"1\", \"storeDir\": \"$STORE_DIR\", \"fromImage\": \"$base\",
+  \"runAsRoot\": \"echo s3cret >/etc/secret && chown 5:5 /etc/secret && chmod 600 /etc/secret && mkdir /etc/private && echo key >/etc/private/key && chown 7:8 /etc/private/key && chmod 400 /etc/private/key && chown 7:8 /etc/private && chmod 700 /etc/private && echo locked >/etc/locked && chmod 000 /etc/locked && mkdir /etc/shut && echo in >/etc/shut/f && chmod 000 /etc/shut && echo x >/srv/x && chmod 0 /srv/x\"}' >spec.json"
+  check "$user: runAsRoot leaving unreadable files in Nix" test -n "$inside"; [ -n "$inside" ] || sed 's/^/  nix: /' "$NIX_SANDBOX_LOG"
+  listing=$(last_layer_owners "$inside")
+  check "$user: their owners and modes are in the layer" sh -c "for want in 'drwx------ 7/8 etc/private' \
+    '-r-------- 7/8 etc/private/key' '-rw------- 5/5 etc/secret' '---------- 0/0 etc/locked' 'd--------- 0/0 etc/shut' \
+    '-rw-r--r-- 0/0 etc/shut/f' 'drwx---r-x 1005/1006 srv' '---------- 0/0 srv/x'; do
+    printf '%s\n' \"\$1\" | grep -qxF -- \"\$want\" || { echo \"missing: \$want\"; exit 1; }; done" sh "$listing" ||
+    printf '  %s\n' "$listing"
+  secret_contents() {
+    local layer
+    layer=$(tar -xOf "$inside" manifest.json | jq -r '.[0].Layers[-1]')
+    [ "$(for f in etc/secret etc/private/key etc/locked etc/shut/f; do tar -xOf "$inside" "$layer" | tar -xOzf - "$f"; done | tr '\n' ' ')" = "s3cret key locked in " ]
+  }
+  check "$user: ... and their contents" secret_contents
+  check "$user: the same layers outside Nix" same_layers || sed 's/^/  outside: /' "$outside/secret/err"
+
+  # 10. unpack (as umoci unpack --rootless) in Nix: what the disk cannot hold goes to
+  # DIR.owners; --json says so; the tree is the same as outside.
+  unpacked_out=$(nix_sandbox_run unpack "mkdir \$out && \$strata unpack \$input2 \$out/root --json >\$out/report.json" "${inputs[@]}") ||
+    unpacked_out=""
+  check "$user: unpack in Nix" test -n "$unpacked_out"; [ -n "$unpacked_out" ] || sed 's/^/  nix: /' "$NIX_SANDBOX_LOG"
+  check "$user: its files are there, the base's owners in the owner table --json names" sh -c "
+    [ \"\$(cat '$unpacked_out/root/etc/passwd')\" = 'root:x:0:0:root:/root:/bin/sh' ] && [ -f '$unpacked_out/root/dir/b' ] &&
+    jq -e '.owners == \"table\" and (.owner_table | endswith(\"-unpack/root.owners\"))' '$unpacked_out/report.json' >/dev/null &&
+    tr '\\0' '\\n' <'$unpacked_out/root.owners' | grep -A1 -x srv | grep -qx 1005:1006:0705:dir" ||
+    cat "$unpacked_out/report.json"
   [ -n "${KEEP_TMP:-}" ] || nix_sandbox_cleanup
 done
 finish

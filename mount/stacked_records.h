@@ -1,0 +1,33 @@
+// What the owner tables of an overlay's layers say about one entry of its upper dir
+// (sys/owner_table.h; where user xattrs are refused): the upper dir's own record, else,
+// for a file or dir the overlay copied up (it lists user.overlay.origin), the record of
+// the layer it came from (the topmost lower dir holding the path; a whiteout there ends
+// the search), with the mode of the copy where the script changed it (a chmod the
+// supervisor let through). Read by the diff and by mount/readable_tree.h.
+#pragma once
+#include "sys/owner_table.h"
+
+#include <optional>
+#include <string>
+#include <sys/stat.h>
+#include <vector>
+
+namespace strata::mount {
+
+class StackedRecords {
+public:
+  // lower_dirs: topmost first, each with its table beside it (loaded when first needed).
+  StackedRecords(const OwnerTable* upper, std::vector<std::string> lower_dirs)
+      : upper_(upper), lower_dirs_(std::move(lower_dirs)), lower_tables_(lower_dirs_.size()) {}
+
+  // fd: the entry in the upper dir (any open mode, O_PATH too); st: its stat; path:
+  // relative to the upper dir; what: its name for messages.
+  std::optional<OverrideStat> find(int fd, const struct stat& st, const std::string& path, const std::string& what);
+
+private:
+  const OwnerTable* upper_;
+  std::vector<std::string> lower_dirs_;
+  std::vector<std::optional<OwnerTable>> lower_tables_;
+};
+
+} // namespace strata::mount
