@@ -229,7 +229,13 @@ RootScriptReport SandboxRootScriptRunner::run_command(const SandboxRunRequest& r
   config.argv = request.argv;
   config.meanwhile = request.meanwhile;
   config.stand_ins = request.stand_ins;
-  if (owner_tables_) config.owner_table = owner_table_path(request.upper);
+  OwnerTable lower_records; // outlives the sandbox run
+  if (owner_tables_) {
+    config.owner_table = owner_table_path(request.upper);
+    if (!unpack_inside)
+      for (const std::string& dir : overlay.lower) lower_records.add_missing(OwnerTable::load(owner_table_path(dir)));
+    config.lower_owner_table = &lower_records;
+  }
   config.env = ns::default_env();
   for (const auto& entry : request.env) { // a KEY= of the request's replaces the default's
     std::string key = entry.substr(0, entry.find('=') + 1);

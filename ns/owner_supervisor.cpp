@@ -17,6 +17,7 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+#include <vector>
 
 namespace strata::ns {
 namespace {
@@ -153,7 +154,25 @@ private:
 // and appended to the owner table, keyed by the file's path in the sandbox's root.
 class OwnerSupervisor::Records {
 public:
-  explicit Records(int table_fd) : table_fd_(table_fd) {}
+  Records(int table_fd, const OwnerTable* lower) : table_fd_(table_fd), lower_(lower) {}
+  Records(const Records&) = delete;
+  Records& operator=(const Records&) = delete;
+  // A table's records are by path: those of files renamed since (mv after chown) move to
+  // the file's new path, those of files gone are dropped. Run when nothing of the
+  // sandbox's can make a change any more.
+  ~Records() {
+    try {
+      follow_renames();
+    } catch (...) {
+    }
+  }
+
+  // Where records are a table: copies file up (a chown to the ids it has: the overlay
+  // copies up on any change of attributes), so that the record reaches the layer even
+  // when the script changes nothing else of a base file.
+  void copy_up(const Fd& file, const struct stat& st) {
+    if (table_fd_ >= 0) (void)::fchownat(file.get(), "", st.st_uid, st.st_gid, AT_EMPTY_PATH);
+  }
 
   // Whether a record of this file can reach the layer (table: it is on the root's mount).
   bool recordable(const Fd& file) { return table_fd_ < 0 || key(file).has_value(); }
@@ -168,8 +187,10 @@ public:
     auto k = key(file);
     if (!k) return std::nullopt;
     auto it = table_.find(*k);
-    if (it == table_.end()) return std::nullopt;
-    return it->second;
+    if (it != table_.end()) return it->second;
+    if (lower_)
+      if (const OverrideStat* o = lower_->find(*k)) return *o;
+    return std::nullopt;
   }
 
   // nullopt: no record (the disk is the truth).
@@ -193,6 +214,9 @@ public:
     }
     if (record) table_[*k] = *record;
     else table_.erase(*k);
+    held_.erase(*k);
+    if (record) // a file's own handle: readlink of it says where it went (EMFILE: by path only)
+      if (Fd held(::fcntl(file.get(), F_DUPFD_CLOEXEC, 3)); held) held_.emplace(*k, std::move(held));
   }
 
 private:
@@ -216,7 +240,25 @@ private:
     return path;
   }
 
+  void follow_renames() {
+    std::vector<std::pair<std::string, std::optional<std::string>>> moved; // old path, new path or gone
+    for (auto& [path, fd] : held_) {
+      std::optional<std::string> now;
+      try {
+        now = key(fd);
+      } catch (const Refuse&) {
+      }
+      if (now != path) moved.emplace_back(path, now);
+    }
+    // Every old path first: a file may have been moved onto another recorded one.
+    for (const auto& [old_path, now] : moved) OwnerTable::append(table_fd_, old_path, std::nullopt);
+    for (const auto& [old_path, now] : moved)
+      if (now) OwnerTable::append(table_fd_, *now, table_.at(old_path));
+  }
+
   int table_fd_;
+  const OwnerTable* lower_;
+  std::map<std::string, Fd> held_;
   uint64_t root_mount_ = 0;
   std::map<std::string, OverrideStat> table_;
 };
@@ -235,6 +277,7 @@ Answer record_chown(Records& records, const Fd& file, uint32_t uid, uint32_t gid
   struct stat st = stat_of(file.get());
   if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) return {};  // cannot hold user xattrs
   if (!records.recordable(file)) return {};
+  records.copy_up(file, st);
   std::string path = proc_fd_path(file.get());
   const uint32_t real_mode = st.st_mode & 07777;
   OverrideStat record = records.read(file).value_or(OverrideStat{st.st_uid, st.st_gid, real_mode});
@@ -319,7 +362,7 @@ Answer dispatch(Records& records, const Target& t, std::string_view call, const 
 } // namespace
 
 OwnerSupervisor::OwnerSupervisor(Fd listener, const NotifyPolicy& policy)
-    : listener_(std::move(listener)), policy_(policy), records_(std::make_unique<Records>(policy.owner_table_fd)) {
+    : listener_(std::move(listener)), policy_(policy), records_(std::make_unique<Records>(policy.owner_table_fd, policy.lower_records)) {
   if (seccomp_notify_alloc(&request_, &response_) != 0) fail_work("cannot allocate seccomp notification buffers");
 }
 

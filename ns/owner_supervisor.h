@@ -22,6 +22,7 @@
 // Where user xattrs are refused (NotifyPolicy::owner_table_fd), the same records go to an
 // owner table instead (sys/owner_table.h), by the file's path in the sandbox's root.
 #pragma once
+#include "sys/owner_table.h"
 #include "sys/fd.h"
 #include "sys/override_stat.h"
 
@@ -45,6 +46,10 @@ struct NotifyPolicy {
   // files on the root's own mount (what reaches the layer); chown of other files
   // succeeds unrecorded. -1: the override_stat xattr.
   int owner_table_fd = -1;
+  // With owner_table_fd: the records of the layers the root stacks (what the diff reads
+  // for a copied-up file), so that a partial chown of a base file keeps the base's
+  // other fields. Null: none.
+  const OwnerTable* lower_records = nullptr;
 
   bool any() const { return record_owners || emulate_devices; }
 };

@@ -276,6 +276,7 @@ SandboxResult run_sandbox(const SandboxConfig& config) {
     owner_table.reset(::open(config.owner_table.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
     if (!owner_table) fail_errno("cannot open the owner table " + config.owner_table);
     policy.owner_table_fd = owner_table.get();
+    policy.lower_records = config.lower_owner_table;
   }
 
   int sockets[2];

@@ -39,6 +39,10 @@
 #include <string>
 #include <vector>
 
+namespace strata {
+class OwnerTable; // sys/owner_table.h
+}
+
 namespace strata::ns {
 
 struct BindMount {
@@ -87,6 +91,9 @@ struct SandboxConfig {
   // chown/chmod and emulated device nodes are recorded in, by path in the root (appended
   // to; created if missing). Empty: user.containers.override_stat.
   std::string owner_table;
+  // With owner_table: the records of the layers stacked under the root, merged topmost
+  // first (OwnerTable::add_missing), read where this run's table has none. Null: none.
+  const OwnerTable* lower_owner_table = nullptr;
   // Work of the caller's, done in the parent while the sandbox starts and runs (on the
   // other core), e.g. reading what a build needs next. It must not touch what the
   // sandbox changes. Signals to strata and the timeout are acted on once it returns; if

@@ -81,6 +81,10 @@ void OwnerTable::set(const std::string& path, const std::optional<OverrideStat>&
 
 void OwnerTable::set_opaque(const std::string& path) { opaque_[path] = true; }
 
+void OwnerTable::add_missing(const OwnerTable& lower) {
+  for (const auto& [path, stat] : lower.stats_) stats_.try_emplace(path, stat);
+}
+
 void OwnerTable::erase_tree(const std::string& path) {
   auto below = [&](const std::string& p) {
     return path.empty() || p == path || (p.size() > path.size() && p.compare(0, path.size(), path) == 0 && p[path.size()] == '/');

@@ -39,6 +39,8 @@ public:
   // nullopt: no record (the disk is the truth).
   void set(const std::string& path, const std::optional<OverrideStat>& stat);
   void set_opaque(const std::string& path);
+  // Takes lower's records of the paths that have none here (a table of the layer below).
+  void add_missing(const OwnerTable& lower);
   // Forgets the records of path and of everything below it (the tree was removed).
   void erase_tree(const std::string& path);
 

@@ -17,6 +17,7 @@
 #  - runAsRoot leaving files the caller cannot read (chown 5:5 + chmod 600, 0000 files, a
 #    0000 dir): owners, modes and contents in the layer;
 #  - unpack of the base: the owners the disk cannot hold in DIR.owners;
+#  - a chown of a base file the script changes nothing else of; owners through mv;
 #  owners kept in owner tables (no user xattrs in Nix: --json says `table`), caches under
 #  the build dir (HOME=/homeless-shelter);
 # and every spec built outside Nix, by the same user on the same store paths, gives the
@@ -243,6 +244,19 @@ echo '{\"name\": \"tree\", \"tag\": \"1\", \"copyToRoot\": [\"tree\", \"$pkg\"]}
     jq -e '.owners == \"table\" and (.owner_table | endswith(\"-unpack/root.owners\"))' '$unpacked_out/report.json' >/dev/null &&
     tr '\\0' '\\n' <'$unpacked_out/root.owners' | grep -A1 -x srv | grep -qx 1005:1006:0705:dir" ||
     cat "$unpacked_out/report.json"
+
+  # 11. Owner-table semantics in Nix: a chown of a base file nothing else touches (it
+  # must be copied up for its record to reach the layer), an owner that follows its file
+  # through mv (records are by path).
+  build_both tables build "echo '{\"name\": \"tables\", \"tag\": \"1\", \"storeDir\": \"$STORE_DIR\", \"fromImage\": \"$base\",
+  \"runAsRoot\": \"chown 1:2 /dir/a && echo m >/etc/moved && chown 3:4 /etc/moved && mv /etc/moved /etc/there && mkdir /etc/d1 && echo f >/etc/d1/f && chown 5:6 /etc/d1/f && mv /etc/d1 /etc/d2 && echo o >/etc/o && chown 7:7 /etc/o && echo p >/etc/p && mv /etc/p /etc/o\"}' >spec.json"
+  check "$user: chown of base files and mv in Nix" test -n "$inside"; [ -n "$inside" ] || sed 's/^/  nix: /' "$NIX_SANDBOX_LOG"
+  listing=$(last_layer_owners "$inside")
+  check "$user: their owners are in the layer" sh -c "for want in '-rw-r--r-- 1/2 dir/a' '-rw-r--r-- 3/4 etc/there' \
+    '-rw-r--r-- 5/6 etc/d2/f' '-rw-r--r-- 0/0 etc/o'; do
+    printf '%s\n' \"\$1\" | grep -qxF -- \"\$want\" || { echo \"missing: \$want\"; exit 1; }; done" sh "$listing" ||
+    printf '  %s\n' "$listing"
+  check "$user: the same layers outside Nix" same_layers
   [ -n "${KEEP_TMP:-}" ] || nix_sandbox_cleanup
 done
 finish
