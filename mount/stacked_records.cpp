@@ -46,12 +46,17 @@ std::optional<OverrideStat> StackedRecords::find(int fd, const struct stat& mine
                                                  const std::string& what) {
   if (upper_)
     if (const OverrideStat* o = upper_->find(path)) return *o;
-  if (lower_dirs_.empty() || !has_origin(fd, what)) return std::nullopt;
+  if (lower_dirs_.empty()) return std::nullopt;
+  const bool origin = has_origin(fd, what);
   for (size_t i = 0; i < lower_dirs_.size(); ++i) {
     struct stat st;
     std::string below = lower_dirs_[i] + "/" + path;
     if (::lstat(below.c_str(), &st) != 0) continue;
     if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) return std::nullopt;
+    // The overlay (index=off) sets no origin on a copy-up of a file with several links:
+    // a regular file over a hard-linked one of the layer is taken as its copy. (A file
+    // the script made anew in its place is taken so too: nothing tells them apart.)
+    if (!origin && !(S_ISREG(mine.st_mode) && S_ISREG(st.st_mode) && st.st_nlink > 1)) return std::nullopt;
     if (!lower_tables_[i]) lower_tables_[i] = OwnerTable::load(owner_table_path(lower_dirs_[i]));
     const OverrideStat* o = lower_tables_[i]->find(path);
     if (!o) return std::nullopt;

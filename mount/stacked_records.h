@@ -1,6 +1,7 @@
 // What the owner tables of an overlay's layers say about one entry of its upper dir
 // (sys/owner_table.h; where user xattrs are refused): the upper dir's own record, else,
-// for a file or dir the overlay copied up (it lists user.overlay.origin), the record of
+// for a file or dir the overlay copied up (it lists user.overlay.origin, or is a regular
+// file over a hard-linked one, whose copy-up the overlay marks with no origin), the record of
 // the layer it came from (the topmost lower dir holding the path; a whiteout there ends
 // the search), with the mode of the copy where the script changed it (a chmod the
 // supervisor let through). Read by the diff and by mount/readable_tree.h.

@@ -17,7 +17,8 @@
 #  - runAsRoot leaving files the caller cannot read (chown 5:5 + chmod 600, 0000 files, a
 #    0000 dir): owners, modes and contents in the layer;
 #  - unpack of the base: the owners the disk cannot hold in DIR.owners;
-#  - a chown of a base file the script changes nothing else of; owners through mv;
+#  - a chown of a base file the script changes nothing else of; owners through mv; a
+#    hard-linked base file of uid 1005 written to keeps its owner;
 #  owners kept in owner tables (no user xattrs in Nix: --json says `table`), caches under
 #  the build dir (HOME=/homeless-shelter);
 # and every spec built outside Nix, by the same user on the same store paths, gives the
@@ -56,7 +57,8 @@ echo 'root:x:0:0:root:/root:/bin/sh' >"$base_root/etc/passwd"
 echo gone >"$base_root/old/file"
 echo a >"$base_root/dir/a"
 echo b >"$base_root/dir/b"
-chown 1005:1006 "$base_root/srv" && chmod 705 "$base_root/srv"
+echo h >"$base_root/srv/h1" && ln "$base_root/srv/h1" "$base_root/srv/h2" && chmod 640 "$base_root/srv/h1"
+chown -R 1005:1006 "$base_root/srv" && chmod 705 "$base_root/srv"
 umoci init --layout "$WORK/base.oci" >/dev/null
 umoci new --image "$WORK/base.oci:base" >/dev/null
 umoci insert --image "$WORK/base.oci:base" "$base_root" / >/dev/null
@@ -247,13 +249,13 @@ echo '{\"name\": \"tree\", \"tag\": \"1\", \"copyToRoot\": [\"tree\", \"$pkg\"]}
 
   # 11. Owner-table semantics in Nix: a chown of a base file nothing else touches (it
   # must be copied up for its record to reach the layer), an owner that follows its file
-  # through mv (records are by path).
+  # through mv (records are by path), a hard-linked base file written to (copied up).
   build_both tables build "echo '{\"name\": \"tables\", \"tag\": \"1\", \"storeDir\": \"$STORE_DIR\", \"fromImage\": \"$base\",
-  \"runAsRoot\": \"chown 1:2 /dir/a && echo m >/etc/moved && chown 3:4 /etc/moved && mv /etc/moved /etc/there && mkdir /etc/d1 && echo f >/etc/d1/f && chown 5:6 /etc/d1/f && mv /etc/d1 /etc/d2 && echo o >/etc/o && chown 7:7 /etc/o && echo p >/etc/p && mv /etc/p /etc/o\"}' >spec.json"
+  \"runAsRoot\": \"chown 1:2 /dir/a && echo m >/etc/moved && chown 3:4 /etc/moved && mv /etc/moved /etc/there && mkdir /etc/d1 && echo f >/etc/d1/f && chown 5:6 /etc/d1/f && mv /etc/d1 /etc/d2 && echo o >/etc/o && chown 7:7 /etc/o && echo p >/etc/p && mv /etc/p /etc/o && echo more >>/srv/h1\"}' >spec.json"
   check "$user: chown of base files and mv in Nix" test -n "$inside"; [ -n "$inside" ] || sed 's/^/  nix: /' "$NIX_SANDBOX_LOG"
   listing=$(last_layer_owners "$inside")
   check "$user: their owners are in the layer" sh -c "for want in '-rw-r--r-- 1/2 dir/a' '-rw-r--r-- 3/4 etc/there' \
-    '-rw-r--r-- 5/6 etc/d2/f' '-rw-r--r-- 0/0 etc/o'; do
+    '-rw-r--r-- 5/6 etc/d2/f' '-rw-r--r-- 0/0 etc/o' '-rw-r----- 1005/1006 srv/h1'; do
     printf '%s\n' \"\$1\" | grep -qxF -- \"\$want\" || { echo \"missing: \$want\"; exit 1; }; done" sh "$listing" ||
     printf '  %s\n' "$listing"
   check "$user: the same layers outside Nix" same_layers
