@@ -21,9 +21,7 @@
 # As root, strata-sub and strata-nosub.
 source "$STRATA_TESTS/e2e/lib/sandbox.sh"
 source "$STRATA_TESTS/e2e/lib/dockertools.sh"
-for tool in jq tar skopeo umoci podman ldd; do
-  command -v "$tool" >/dev/null || { echo "FAIL: $tool is not installed (run scripts/setup)"; exit 1; }
-done
+sandbox_need jq tar skopeo umoci podman ldd
 sandbox_setup
 F=$WORK/fixtures
 mkdir -p "$F"

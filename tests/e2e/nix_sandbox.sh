@@ -25,9 +25,7 @@
 # same layers (diff_ids) as inside.
 source "$STRATA_TESTS/e2e/lib/sandbox.sh"
 source "$STRATA_TESTS/e2e/lib/nix-sandbox.sh"
-for tool in skopeo umoci jq tar unshare; do
-  command -v "$tool" >/dev/null || { echo "FAIL: $tool is not installed (run scripts/setup)"; exit 1; }
-done
+sandbox_need skopeo umoci jq tar unshare
 sandbox_setup
 trap "${KEEP_TMP:+: }nix_sandbox_cleanup; ${KEEP_TMP:+: }sandbox_cleanup" EXIT # KEEP_TMP=1 keeps $WORK to debug a failure
 

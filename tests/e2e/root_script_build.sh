@@ -16,9 +16,7 @@
 source "$STRATA_TESTS/e2e/lib/sandbox.sh"
 source "$STRATA_TESTS/e2e/lib/root_script.sh"
 ROOTFS_TOOLS="$STRATA_TESTS/e2e/lib/rootfs_tools.py"
-for tool in skopeo umoci jq python3 tar chroot; do
-  command -v "$tool" >/dev/null || { echo "FAIL: $tool is not installed (run scripts/setup)"; exit 1; }
-done
+sandbox_need skopeo umoci jq python3 tar chroot
 sandbox_setup
 
 SCRIPT='adduser -D -u 1000 app

@@ -8,9 +8,7 @@
 # left in TMPDIR.
 source "$STRATA_TESTS/e2e/lib/sandbox.sh"
 source "$STRATA_TESTS/e2e/lib/root_script.sh"
-for tool in jq tar; do
-  command -v "$tool" >/dev/null || { echo "FAIL: $tool is not installed (run scripts/setup)"; exit 1; }
-done
+sandbox_need jq tar
 sandbox_setup
 
 umask 022

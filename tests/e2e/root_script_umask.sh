@@ -7,9 +7,7 @@
 # dir, strata's own nix/ too, 0700).
 source "$STRATA_TESTS/e2e/lib/sandbox.sh"
 source "$STRATA_TESTS/e2e/lib/root_script.sh"
-for tool in jq cmp tar; do
-  command -v "$tool" >/dev/null || { echo "FAIL: $tool is not installed (run scripts/setup)"; exit 1; }
-done
+sandbox_need jq cmp tar
 sandbox_setup
 
 umask 022

@@ -14,9 +14,7 @@
 source "$STRATA_TESTS/e2e/lib/sandbox.sh"
 source "$STRATA_TESTS/e2e/lib/root_script.sh"
 ROOTFS_TOOLS="$STRATA_TESTS/e2e/lib/rootfs_tools.py"
-for tool in jq python3 tar sha256sum; do
-  command -v "$tool" >/dev/null || { echo "FAIL: $tool is not installed (run scripts/setup)"; exit 1; }
-done
+sandbox_need jq python3 tar sha256sum
 sandbox_setup
 umask 022
 

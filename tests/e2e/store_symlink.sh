@@ -19,9 +19,7 @@
 #  - strata stream: the streamed layer holds the symlink.
 source "$STRATA_TESTS/e2e/lib/sandbox.sh"
 source "$STRATA_TESTS/e2e/lib/dockertools.sh"
-for tool in jq tar gcc; do
-  command -v "$tool" >/dev/null || { echo "FAIL: $tool is not installed (run scripts/setup)"; exit 1; }
-done
+sandbox_need jq tar gcc
 sandbox_setup
 make_store
 

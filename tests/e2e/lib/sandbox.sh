@@ -1,4 +1,5 @@
 # Shared helpers of the sandbox end-to-end tests (source it).
+#   sandbox_need TOOL...     fails the test unless every TOOL is on PATH
 #   sandbox_setup            world-readable $WORK with a copy of strata ($SB) and the
 #                            test users; trap cleans up
 #   make_rootfs DIR [USER]   a busybox-static rootfs owned by USER (default root)
@@ -14,10 +15,15 @@ set -euo pipefail
 failures=0
 passes=0
 
-sandbox_setup() {
-  for tool in busybox runuser getfattr newuidmap; do
+sandbox_need() { # TOOL...: each on PATH, else the test fails saying which
+  local tool
+  for tool in "$@"; do
     command -v "$tool" >/dev/null || { echo "FAIL: $tool is not installed (run scripts/setup)"; exit 1; }
   done
+}
+
+sandbox_setup() {
+  sandbox_need busybox runuser getfattr newuidmap
   [ -x /bin/busybox ] || { echo "FAIL: /bin/busybox (busybox-static) is missing"; exit 1; }
   if [ "$(id -u)" -ne 0 ]; then
     echo "FAIL: sandbox tests run as root (they switch to strata-sub and strata-nosub)"; exit 1
