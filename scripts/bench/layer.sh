@@ -65,7 +65,7 @@ bench_need tar tar
 bench_need gzip gzip
 bench_need sha256sum coreutils
 [ "$with_zstd" = 1 ] && bench_need zstd zstd
-tar --version | grep -q 'GNU tar' || bench_die "tar is not GNU tar: install the Debian package 'tar'"
+tar --version | grep 'GNU tar' >/dev/null || bench_die "tar is not GNU tar: install the Debian package 'tar'"
 strata=$(bench_strata "$src")
 
 # --- the tree --------------------------------------------------------------------------

@@ -234,7 +234,7 @@ rm -f "$bench_work/first.tar"
 # stays as it was), so the next build must read PATH again.
 cat >"$bench_work/change.sh" <<'SH'
 set -eu
-f=$(find "$1/lib" -type f -name 'file*' | sort | head -1)
+f=$(find "$1/lib" -type f -name 'file*' | sort | sed -n 1p)
 chmod u+w "$1/lib"
 { cat "$f"; date +%s%N; } >"$f.new"
 mv -f "$f.new" "$f"

@@ -29,7 +29,7 @@ for user in $(sandbox_users); do install -d -o "$user" "$WORK/$user"; done
 
 # No entry for the good diff_id, and no temp dir, in a layer store (and its subuid stores).
 store_clean() {
-  ! find "$1" -mindepth 1 -maxdepth 2 \( -name "$hex" -o -name ".tmp-*" \) 2>/dev/null | grep -q .
+  ! find "$1" -mindepth 1 -maxdepth 2 \( -name "$hex" -o -name ".tmp-*" \) 2>/dev/null | grep . >/dev/null
 }
 
 forged_ok=0
@@ -62,7 +62,7 @@ for format in oci-dir oci-archive docker-archive; do
     "$SB" unpack "$forged" "$WORK/unpacked-$format" 2>"$WORK/err"; rc=$?
     set -e
     check "$what: unpack exits 2 and leaves no dir" \
-      bash -c '[ "$1" -eq 2 ] && [ ! -e "$2" ] && ! ls -a "$3" | grep -q "^\.unpacked-"' _ "$rc" "$WORK/unpacked-$format" "$WORK"
+      bash -c '[ "$1" -eq 2 ] && [ ! -e "$2" ] && ! ls -a "$3" | grep "^\.unpacked-" >/dev/null' _ "$rc" "$WORK/unpacked-$format" "$WORK"
     check "$what: unpack names the layer" grep -qF "layer 1 ($diff_id) is corrupt or forged" "$WORK/err"
     set +e
     "$SB" export "$forged" -o "$WORK/export-$format.tar" 2>/dev/null; rc=$?
@@ -87,7 +87,7 @@ done
 
 # A corrupt blob (one byte changed, the manifest's digest kept) in a base.
 cp -r "$WORK/good.oci" "$WORK/corrupt.oci"
-blob=$(find "$WORK/corrupt.oci/blobs/sha256" -type f -size +1k | head -n1)
+blob=$(find "$WORK/corrupt.oci/blobs/sha256" -type f -size +1k | sed -n 1p)
 python3 -c 'import sys; p=sys.argv[1]; d=bytearray(open(p,"rb").read()); d[len(d)//2]^=1; open(p,"wb").write(d)' "$blob"
 set +e
 "$SB" build --name child --tag v1 --from-image "$WORK/corrupt.oci" --copy-to-root "$WORK/good-tree" \

@@ -17,7 +17,7 @@ run() { # status, pattern, description, strata args...
   [ "$got" = "$want" ] || fail "$what: exited $got, expected $want; stderr: $(head -c 500 "$WORK/stderr")"
   grep -Eq -- "$pattern" "$WORK/stderr" || fail "$what: message lacks /$pattern/: $(head -c 500 "$WORK/stderr")"
   [ -z "$(ls -A out)" ] || fail "$what: something was left in the output dir: $(ls -A out)"
-  pass "$what -> exit $want: $(head -1 "$WORK/stderr" | head -c 200)"
+  pass "$what -> exit $want: $(sed -n 1p "$WORK/stderr" | cut -c 1-200)"
 }
 deep() { # levels: a JSON value nested that deep
   python3 -c "import sys; n=int(sys.argv[1]); sys.stdout.write('{\"a\":' * n + '1' + '}' * n)" "$1"

@@ -15,7 +15,7 @@ check() { # status, pattern, description, strata args...
   grep -Eq -- "$pattern" "$WORK/stderr" || fail "$what: message lacks /$pattern/: $(cat "$WORK/stderr")"
   [ "$(wc -l <"$WORK/stderr")" -le 2 ] || fail "$what: more than one message: $(cat "$WORK/stderr")"
   [ -z "$(ls -A out)" ] || fail "$what: something was left in the output dir: $(ls -A out)"
-  pass "$what -> exit $status: $(head -c 200 "$WORK/stderr" | head -1)"
+  pass "$what -> exit $status: $(sed -n 1p "$WORK/stderr" | cut -c 1-200)"
 }
 spec() { # file, JSON
   printf '%s\n' "$2" >"$1"

@@ -88,7 +88,7 @@ check_bad() { # [status] pattern what args...
   expect_status "$status" "$@"
   grep -Eq -- "$pattern" "$WORK/stderr" || fail "$what: message lacks /$pattern/: $(cat "$WORK/stderr")"
   [ ! -e bad ] || fail "$what: the output dir was created"
-  ! ls -A | grep -q '\.strata\.' || fail "$what: a temp dir was left: $(ls -A)"
+  ! ls -A | grep '\.strata\.' >/dev/null || fail "$what: a temp dir was left: $(ls -A)"
   pass "$what -> exit $status: $(head -1 "$WORK/stderr")"
 }
 check_bad 7 "runAsRoot failed with exit status 7" "a failing runAsRoot (its exit status)" \

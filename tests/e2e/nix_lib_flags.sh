@@ -73,7 +73,7 @@ mkdir "dir with 'quote"
 sed "s|\"root\"|\"$WORK/root\"|" spec.json >"dir with 'quote/spec.json"
 (cd "dir with 'quote" && "$STRATA" stream-script spec.json -o ../stream.sh -q)
 [ "$(stat -c %a stream.sh)" = 755 ] || fail "the stream script's mode is $(stat -c %a stream.sh), not 755"
-head -n1 stream.sh | grep -qx '#!/bin/sh' || fail "the stream script does not start with #!/bin/sh: $(head -n1 stream.sh)"
+head -n1 stream.sh | grep -x '#!/bin/sh' >/dev/null || fail "the stream script does not start with #!/bin/sh: $(head -n1 stream.sh)"
 grep -qF "$WORK/dir with" stream.sh || fail "the stream script does not name the spec by absolute path: $(cat stream.sh)"
 ./stream.sh >streamed.tar 2>/dev/null
 "$STRATA" stream spec.json 2>/dev/null >direct.tar
@@ -82,7 +82,7 @@ assert_eq "$(layers_of direct.tar)" "$(layers_of streamed.tar)" "skopeo reads th
 ./stream.sh --tag other 2>/dev/null >tagged.tar
 assert_eq '["flags:other"]' "$(tar -xOf tagged.tar manifest.json | jq -c '.[0].RepoTags')" "the script passes its arguments on to strata stream"
 "$STRATA" stream-script spec.json --shell /bin/busybox-sh -o other-shell.sh -q
-head -n1 other-shell.sh | grep -qx '#!/bin/busybox-sh' || fail "--shell is not the interpreter"
+head -n1 other-shell.sh | grep -x '#!/bin/busybox-sh' >/dev/null || fail "--shell is not the interpreter"
 pass "stream-script: 0755, #!--shell, absolute quoted paths, streams what strata stream does"
 
 expect_status 2 stream-script missing.json -o missing.sh

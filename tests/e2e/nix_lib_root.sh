@@ -55,14 +55,14 @@ exported_ok() {
 }
 check "exportImage: the rootfs as one tar (bin/hello, greeting's store path; data owned 1000/1000)" exported_ok "$built"
 # dockerTools' exportImage is `tar -C root -cf $out .`: "./" first, then "./bin/", "./bin/hello"...
-dot_named() { [ "$(tar -tf "$1" | head -n1)" = ./ ] && ! tar -tf "$1" | grep -qv '^\./'; }
+dot_named() { [ "$(tar -tf "$1" | sed -n 1p)" = ./ ] && ! tar -tf "$1" | grep -v '^\./' >/dev/null; }
 check "exportImage: entries named as dockerTools' (./ first, every name under ./)" dot_named "$built"
 
 # 5. mkRootLayer: runAsRoot in the layer.
 check "mkRootLayer in Nix (runAsRoot)" build rootLayer
 rooted=$built
 check "mkRootLayer: runAsRoot's chown 1000:1000 /srv is in layer.tar" sh -c \
-  "tar -tvf '$rooted/layer.tar' --numeric-owner | grep -qE ' 1000/1000 .* \.?/?srv/?$'"
+  "tar -tvf '$rooted/layer.tar' --numeric-owner | grep -E ' 1000/1000 .* \.?/?srv/?$' >/dev/null"
 
 [ -n "${KEEP_TMP:-}" ] || nix_sandbox_cleanup
 finish

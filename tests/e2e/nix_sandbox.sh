@@ -142,9 +142,9 @@ chmod 600 tree/etc/sparse
 echo '{\"name\": \"tree\", \"tag\": \"1\", \"copyToRoot\": [\"tree\", \"$pkg\"]}' >spec.json"
   check "$user: layered with a tree of the build's in Nix" test -n "$inside"; [ -n "$inside" ] || sed 's/^/  nix: /' "$NIX_SANDBOX_LOG"
   listing=$(last_layer_listing "$inside")
-  check "$user: its hard link, symlink and modes are in the layer" sh -c "printf '%s\n' \"\$1\" | grep -qx -- '-rwxr-x--- bin/tool' &&
-    printf '%s\n' \"\$1\" | grep -qx 'hrwxr-x--- bin/tool-again link to bin/tool' &&
-    printf '%s\n' \"\$1\" | grep -qx 'lrwxrwxrwx bin/t -> tool' && printf '%s\n' \"\$1\" | grep -qx -- '-rw------- etc/sparse'" sh "$listing"
+  check "$user: its hard link, symlink and modes are in the layer" sh -c "printf '%s\n' \"\$1\" | grep -x -- '-rwxr-x--- bin/tool' >/dev/null &&
+    printf '%s\n' \"\$1\" | grep -x 'hrwxr-x--- bin/tool-again link to bin/tool' >/dev/null &&
+    printf '%s\n' \"\$1\" | grep -x 'lrwxrwxrwx bin/t -> tool' >/dev/null && printf '%s\n' \"\$1\" | grep -x -- '-rw------- etc/sparse' >/dev/null" sh "$listing"
   check "$user: the same layers outside Nix" same_layers
 
   # 3. runAsRoot chowning a dir and a file, on an image without a shell (the toolbox's).
@@ -152,8 +152,8 @@ echo '{\"name\": \"tree\", \"tag\": \"1\", \"copyToRoot\": [\"tree\", \"$pkg\"]}
   \"runAsRoot\": \"mkdir /data && echo x >/data/f && chown 1000:1000 /data && chown 1001:1002 /data/f && chmod 604 /data/f\"}' >spec.json"
   check "$user: runAsRoot with chown in Nix" test -n "$inside"; [ -n "$inside" ] || sed 's/^/  nix: /' "$NIX_SANDBOX_LOG"
   listing=$(last_layer_owners "$inside")
-  check "$user: the owners are in the layer" sh -c "printf '%s\n' \"\$1\" | grep -qx 'drwxr-xr-x 1000/1000 data' &&
-    printf '%s\n' \"\$1\" | grep -qx -- '-rw----r-- 1001/1002 data/f'" sh "$listing" || printf '  %s\n' "$listing"
+  check "$user: the owners are in the layer" sh -c "printf '%s\n' \"\$1\" | grep -x 'drwxr-xr-x 1000/1000 data' >/dev/null &&
+    printf '%s\n' \"\$1\" | grep -x -- '-rw----r-- 1001/1002 data/f' >/dev/null" sh "$listing" || printf '  %s\n' "$listing"
   check "$user: the same layers outside Nix" same_layers
 
   # 4. fromImage (a base of umoci's) + runAsRoot: a base file removed, a base dir
@@ -164,7 +164,7 @@ echo '{\"name\": \"tree\", \"tag\": \"1\", \"copyToRoot\": [\"tree\", \"$pkg\"]}
   listing=$(last_layer_owners "$inside")
   check "$user: whiteout, opaque dir, owners in the layer" sh -c "for want in '-rw------- 0/0 old/.wh.file' \
     '-rwxr-xr-x 0/0 dir/.wh..wh..opq' '-rw-r--r-- 0/0 dir/new' 'drwxr-xr-x 1000/1000 home/u' 'drwx---r-x 1005/1006 srv' \
-    '-rw-r--r-- 0/0 srv/added'; do printf '%s\n' \"\$1\" | grep -qxF -- \"\$want\" || { echo \"missing: \$want\"; exit 1; }; done" sh "$listing" ||
+    '-rw-r--r-- 0/0 srv/added'; do printf '%s\n' \"\$1\" | grep -xF -- \"\$want\" >/dev/null || { echo \"missing: \$want\"; exit 1; }; done" sh "$listing" ||
     printf '  %s\n' "$listing"
   base_rootfs_ok() {
     local r=$WORK/base-$user/rootfs
@@ -182,7 +182,7 @@ echo '{\"name\": \"tree\", \"tag\": \"1\", \"copyToRoot\": [\"tree\", \"$pkg\"]}
   \"fakeRootCommands\": \"mkdir -p data && chown 1000:1000 data\"}' >spec.json"
   check "$user: layered with fakeRootCommands in Nix" test -n "$inside"; [ -n "$inside" ] || sed 's/^/  nix: /' "$NIX_SANDBOX_LOG"
   listing=$(last_layer_owners "$inside")
-  check "$user: the chown is in the layer" sh -c "printf '%s\n' \"\$1\" | grep -qx 'drwxr-xr-x 1000/1000 data'" sh "$listing" ||
+  check "$user: the chown is in the layer" sh -c "printf '%s\n' \"\$1\" | grep -x 'drwxr-xr-x 1000/1000 data' >/dev/null" sh "$listing" ||
     printf '  %s\n' "$listing"
   check "$user: the same layers outside Nix" same_layers
 
@@ -191,15 +191,15 @@ echo '{\"name\": \"tree\", \"tag\": \"1\", \"copyToRoot\": [\"tree\", \"$pkg\"]}
   \"perms\": [{\"path\": \"$pkg\", \"regex\": \"/bin/hello\$\", \"mode\": \"4755\", \"uid\": 0, \"gid\": 0}]}' >spec.json"
   check "$user: perms in Nix" test -n "$inside"; [ -n "$inside" ] || sed 's/^/  nix: /' "$NIX_SANDBOX_LOG"
   listing=$(last_layer_owners "$inside")
-  check "$user: bin/hello is 4755 in the layer, bin/hello-again untouched" sh -c "printf '%s\n' \"\$1\" | grep -qx -- '-rwsr-xr-x 0/0 bin/hello' &&
-    printf '%s\n' \"\$1\" | grep -qx -- '-r-xr-xr-x 0/0 bin/hello-again'" sh "$listing"
+  check "$user: bin/hello is 4755 in the layer, bin/hello-again untouched" sh -c "printf '%s\n' \"\$1\" | grep -x -- '-rwsr-xr-x 0/0 bin/hello' >/dev/null &&
+    printf '%s\n' \"\$1\" | grep -x -- '-r-xr-xr-x 0/0 bin/hello-again' >/dev/null" sh "$listing"
   check "$user: the same layers outside Nix" same_layers
 
   # 7. A script's chmod u+s: the bit in the layer, or (in Nix) a failed build naming perms.
   build_both suid build "echo '{\"name\": \"suid\", \"tag\": \"1\", \"storeDir\": \"$STORE_DIR\", \"copyToRoot\": [\"$pkg\"],
   \"runAsRoot\": \"mkdir /sbin && echo x >/sbin/suid && chmod 4755 /sbin/suid\"}' >spec.json"
   suid_ok() {
-    if [ -n "$inside" ]; then last_layer_owners "$inside" | grep -qx -- '-rwsr-xr-x 0/0 sbin/suid'
+    if [ -n "$inside" ]; then last_layer_owners "$inside" | grep -x -- '-rwsr-xr-x 0/0 sbin/suid' >/dev/null
     else grep -q "refuses setuid and setgid modes.*spec key perms" "$NIX_SANDBOX_LOG"; fi
   }
   check "$user: chmod u+s in Nix: the bit, or a message naming perms" suid_ok || sed 's/^/  nix: /' "$NIX_SANDBOX_LOG"
@@ -209,8 +209,8 @@ echo '{\"name\": \"tree\", \"tag\": \"1\", \"copyToRoot\": [\"tree\", \"$pkg\"]}
   # in Nix; the same tar outside Nix.
   exported=$(nix_sandbox_run export "\$strata export \$input2 -o \$out -q" "${inputs[@]}") || exported=""
   check "$user: export in Nix" test -n "$exported"; [ -n "$exported" ] || sed 's/^/  nix: /' "$NIX_SANDBOX_LOG"
-  check "$user: the base's owners and names in the export" sh -c "tar -tvf '$exported' --numeric-owner | grep -qE '^drwx---r-x 1005/1006 .* \\./srv/\$' &&
-    [ \"\$(tar -tf '$exported' | head -n1)\" = ./ ]"
+  check "$user: the base's owners and names in the export" sh -c "tar -tvf '$exported' --numeric-owner | grep -E '^drwx---r-x 1005/1006 .* \\./srv/\$' >/dev/null &&
+    [ \"\$(tar -tf '$exported' | sed -n 1p)\" = ./ ]"
   mkdir -p "$outside/export" && chown "$user:" "$outside/export"
   nix_sandbox_outside "$user" env -C "$outside/export" TMPDIR="$outside" "$SB" export "$base" -o export.tar -q 2>"$outside/export/err"
   check "$user: the same export outside Nix" cmp "$exported" "$outside/export/export.tar"
@@ -224,7 +224,7 @@ echo '{\"name\": \"tree\", \"tag\": \"1\", \"copyToRoot\": [\"tree\", \"$pkg\"]}
   check "$user: their owners and modes are in the layer" sh -c "for want in 'drwx------ 7/8 etc/private' \
     '-r-------- 7/8 etc/private/key' '-rw------- 5/5 etc/secret' '---------- 0/0 etc/locked' 'd--------- 0/0 etc/shut' \
     '-rw-r--r-- 0/0 etc/shut/f' 'drwx---r-x 1005/1006 srv' '---------- 0/0 srv/x'; do
-    printf '%s\n' \"\$1\" | grep -qxF -- \"\$want\" || { echo \"missing: \$want\"; exit 1; }; done" sh "$listing" ||
+    printf '%s\n' \"\$1\" | grep -xF -- \"\$want\" >/dev/null || { echo \"missing: \$want\"; exit 1; }; done" sh "$listing" ||
     printf '  %s\n' "$listing"
   secret_contents() {
     local layer
@@ -242,7 +242,7 @@ echo '{\"name\": \"tree\", \"tag\": \"1\", \"copyToRoot\": [\"tree\", \"$pkg\"]}
   check "$user: its files are there, the base's owners in the owner table --json names" sh -c "
     [ \"\$(cat '$unpacked_out/root/etc/passwd')\" = 'root:x:0:0:root:/root:/bin/sh' ] && [ -f '$unpacked_out/root/dir/b' ] &&
     jq -e '.owners == \"table\" and (.owner_table | endswith(\"-unpack/root.owners\"))' '$unpacked_out/report.json' >/dev/null &&
-    tr '\\0' '\\n' <'$unpacked_out/root.owners' | grep -A1 -x srv | grep -qx 1005:1006:0705:dir" ||
+    tr '\\0' '\\n' <'$unpacked_out/root.owners' | grep -A1 -x srv | grep -x 1005:1006:0705:dir >/dev/null" ||
     cat "$unpacked_out/report.json"
 
   # 11. Owner-table semantics in Nix: a chown of a base file nothing else touches (it
@@ -254,7 +254,7 @@ echo '{\"name\": \"tree\", \"tag\": \"1\", \"copyToRoot\": [\"tree\", \"$pkg\"]}
   listing=$(last_layer_owners "$inside")
   check "$user: their owners are in the layer" sh -c "for want in '-rw-r--r-- 1/2 dir/a' '-rw-r--r-- 3/4 etc/there' \
     '-rw-r--r-- 5/6 etc/d2/f' '-rw-r--r-- 0/0 etc/o' '-rw-r----- 1005/1006 srv/h1'; do
-    printf '%s\n' \"\$1\" | grep -qxF -- \"\$want\" || { echo \"missing: \$want\"; exit 1; }; done" sh "$listing" ||
+    printf '%s\n' \"\$1\" | grep -xF -- \"\$want\" >/dev/null || { echo \"missing: \$want\"; exit 1; }; done" sh "$listing" ||
     printf '  %s\n' "$listing"
   check "$user: the same layers outside Nix" same_layers
   [ -n "${KEEP_TMP:-}" ] || nix_sandbox_cleanup

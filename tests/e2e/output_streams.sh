@@ -114,6 +114,6 @@ ln -s nowhere/gone.tar "$WORK/dangling.tar"
 "$STRATA" build "$WORK/spec.json" -o "$WORK/dangling.tar" -q
 assert_eq yes "$([ -f "$WORK/dangling.tar" ] && [ ! -L "$WORK/dangling.tar" ] && echo yes)" \
   "build -o DANGLING-SYMLINK writes the image in its place"
-ls -a "$WORK" | grep -q '\.strata-' && fail "temp files left beside the outputs: $(ls -a "$WORK")"
+ls -a "$WORK" | grep '\.strata-' >/dev/null && fail "temp files left beside the outputs: $(ls -a "$WORK")"
 pass "no temp file is left beside the outputs"
 finish

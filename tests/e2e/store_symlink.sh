@@ -49,7 +49,7 @@ a_symlink_to() {
   got=$(entry "$1" "$2")
   [ "$got" = "lrwxrwxrwx 0/0 ${2#/} -> $3" ] || { echo "entry of $2: '$got'" >&2; return 1; }
 }
-holds_file() { entry "$1" "$2" | grep -q '^-'; }
+holds_file() { entry "$1" "$2" | grep '^-' >/dev/null; }
 # alone_in_a_layer ARCHIVE PATH: some layer's only store path is PATH.
 alone_in_a_layer() {
   local archive=$1 rel=${STORE#/} i count

@@ -73,7 +73,7 @@ check_bad() { # pattern what args...
   expect_status 2 "$@"
   grep -Eq -- "$pattern" "$WORK/stderr" || fail "$what: message lacks /$pattern/: $(cat "$WORK/stderr")"
   [ "$(wc -l <"$WORK/stderr")" -eq 1 ] || fail "$what: more than one message: $(cat "$WORK/stderr")"
-  ! ls -A "$WORK" | grep -q '\.strata\.' || fail "$what: a temp dir was left: $(ls -A "$WORK")"
+  ! ls -A "$WORK" | grep '\.strata\.' >/dev/null || fail "$what: a temp dir was left: $(ls -A "$WORK")"
   pass "$what -> exit 2: $(cat "$WORK/stderr")"
 }
 mkdir full && echo x >full/keep

@@ -26,9 +26,9 @@ nix_sandbox_add_tools "$SB"
 # dir to strata's rpath the same way.
 nix_lib_add_curl() {
   local staging=$NIX_SANDBOX_DIR/staging-curl lib curl
-  curl=$(ldconfig -p | awk '/libcurl\.so\.4 / { print $NF; exit }')
+  curl=$(ldconfig -p | awk '/libcurl\.so\.4 / && !found { print $NF; found = 1 }')
   mkdir -p "$staging/lib" "$staging/strata/bin"
-  for lib in "$curl" $(ldd "$curl" | awk '/=>/ { print $3 }') $(ldconfig -p | awk '/libgcc_s\.so\.1 / { print $NF; exit }'); do
+  for lib in "$curl" $(ldd "$curl" | awk '/=>/ { print $3 }') $(ldconfig -p | awk '/libgcc_s\.so\.1 / && !found { print $NF; found = 1 }'); do
     [ -e "$NIX_GLIBC/${lib##*/}" ] || cp -L "$lib" "$staging/lib/"
   done
   NIX_CURL=$(nix_sandbox_add "$staging/lib")
@@ -81,7 +81,7 @@ is_named() { case $1 in *-"$2") return 0 ;; *) echo "  named ${1##*/}, not *-$2"
 podman_load() { # ARCHIVE-or-"" (stdin) EXPECTED-NAME: podman load (a private storage) prints the name
   mkdir -p "$WORK/podman"
   printf '[storage]\ndriver = "vfs"\ngraphroot = "%s/podman/root"\nrunroot = "%s/podman/run"\n' "$WORK" "$WORK" >"$WORK/podman/storage.conf"
-  CONTAINERS_STORAGE_CONF="$WORK/podman/storage.conf" podman load -q ${1:+-i "$1"} | tee "$WORK/podman.out" | grep -qF "$2"
+  CONTAINERS_STORAGE_CONF="$WORK/podman/storage.conf" podman load -q ${1:+-i "$1"} | tee "$WORK/podman.out" | grep -F "$2" >/dev/null
 }
 
 hello_runs() { [ "$(chroot "$1" /bin/hello)" = "hello from nix" ]; }

@@ -99,7 +99,7 @@ nix_sandbox_add_tools() {
   done
   NIX_GLIBC=$(nix_sandbox_add "$staging/glibc")
   local loader
-  loader=$(cd "$staging/glibc" && ls ld-linux*.so.* | head -n1)
+  loader=$(cd "$staging/glibc" && ls ld-linux*.so.* | sed -n 1p)
   cp "$strata" "$staging/strata/bin/strata"
   chmod u+w "$staging/strata/bin/strata"
   patchelf --set-interpreter "$NIX_GLIBC/$loader" --set-rpath "$NIX_GLIBC" "$staging/strata/bin/strata"
