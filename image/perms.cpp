@@ -33,30 +33,33 @@ std::optional<uint32_t> id_field(const json& rule, const char* key, const std::s
 
 // "4755", "0644" (nix2container's strings of octal digits), or a number given in decimal
 // whose digits are read as octal as well (755 means 0755, as chmod reads it).
-std::optional<uint32_t> mode_field(const json& rule, const std::string& where) {
-  auto it = rule.find("mode");
+std::optional<uint32_t> mode_field(const json& rule, const char* key, const std::string& where) {
+  auto it = rule.find(key);
   if (it == rule.end() || it->is_null()) return std::nullopt;
   std::string digits;
   if (it->is_string()) digits = it->get<std::string>();
   else if (it->is_number_unsigned()) digits = std::to_string(it->get<uint64_t>());
-  else fail_input("{}: 'mode' must be octal digits such as \"4755\"", where);
+  else fail_input("{}: '{}' must be octal digits such as \"4755\"", where, key);
   if (digits.empty() || digits.size() > 5 || !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '7'; }))
-    fail_input("{}: 'mode' is '{}', not octal permission bits such as \"4755\"", where, digits);
+    fail_input("{}: '{}' is '{}', not octal permission bits such as \"4755\"", where, key, digits);
   uint32_t mode = static_cast<uint32_t>(std::stoul(digits, nullptr, 8));
-  if (mode > 07777) fail_input("{}: 'mode' is '{}', beyond 7777", where, digits);
+  if (mode > 07777) fail_input("{}: '{}' is '{}', beyond 7777", where, key, digits);
   return mode;
 }
 
-// Whether the copyToRoot entry at host_path has the entry at layer_path: a directory's
-// contents are merged at the root, a file lands as /<its name>.
-bool holds(const std::string& host_path, const std::string& layer_path) {
+// Where the copyToRoot entry at host_path holds the entry at layer_path (a directory's
+// contents are merged at the root, a file lands as /<its name>): the source path
+// nix2container matches `regex` against; nullopt when it does not hold it.
+std::optional<std::string> source_of(const std::string& host_path, const std::string& layer_path) {
   struct stat st;
   if (::stat(host_path.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
     size_t slash = host_path.rfind('/');
-    return layer_path == host_path.substr(slash + 1);
+    if (layer_path == host_path.substr(slash + 1)) return host_path;
+    return std::nullopt;
   }
   std::string p = layer_path.empty() ? host_path : host_path + "/" + layer_path;
-  return ::lstat(p.c_str(), &st) == 0;
+  if (::lstat(p.c_str(), &st) == 0) return p;
+  return std::nullopt;
 }
 
 } // namespace
@@ -65,15 +68,15 @@ std::vector<PermRule> parse_perms(const json& value, const std::string& what,
                                   const std::function<std::string(const std::string&)>& resolve) {
   std::vector<PermRule> rules;
   if (value.is_null()) return rules;
-  if (!value.is_array()) fail_input("{}: 'perms' must be a list of {{path, regex, mode, uid, gid, uname, gname}}", what);
+  if (!value.is_array()) fail_input("{}: 'perms' must be a list of {{path, regex, mode, orMode, uid, gid, uname, gname}}", what);
   for (size_t i = 0; i < value.size(); ++i) {
     const json& r = value[i];
     std::string where = fmt::format("{}: perms[{}]", what, i);
-    if (!r.is_object()) fail_input("{}: must be an object {{path, regex, mode, uid, gid, uname, gname}}", where);
+    if (!r.is_object()) fail_input("{}: must be an object {{path, regex, mode, orMode, uid, gid, uname, gname}}", where);
     for (const auto& [key, v] : r.items())
-      if (key != "path" && key != "regex" && key != "mode" && key != "uid" && key != "gid" && key != "uname" &&
+      if (key != "path" && key != "regex" && key != "mode" && key != "orMode" && key != "uid" && key != "gid" && key != "uname" &&
           key != "gname")
-        fail_input("{}: unknown key '{}' (path, regex, mode, uid, gid, uname, gname)", where, key);
+        fail_input("{}: unknown key '{}' (path, regex, mode, orMode, uid, gid, uname, gname)", where, key);
     PermRule rule;
     std::string path = text_field(r, "path", where, true);
     if (path.empty()) fail_input("{}: 'path' is empty", where);
@@ -84,7 +87,8 @@ std::vector<PermRule> parse_perms(const json& value, const std::string& what,
     } catch (const std::regex_error& e) {
       fail_input("{}: 'regex' {:?} is not a regular expression: {}", where, rule.regex, e.what());
     }
-    rule.mode = mode_field(r, where);
+    rule.mode = mode_field(r, "mode", where);
+    rule.or_mode = mode_field(r, "orMode", where);
     rule.uid = id_field(r, "uid", where);
     rule.gid = id_field(r, "gid", where);
     if (auto s = text_field(r, "uname", where, false); !s.empty()) rule.uname = s;
@@ -106,8 +110,13 @@ EntryVisitor apply_perms(const std::vector<PermRule>& rules, const EntryVisitor&
   return [&rules, visit](LayerEntry& e) {
     const std::string image_path = "/" + e.path;
     for (const PermRule& rule : rules) {
-      if (!std::regex_search(image_path, *rule.pattern) || !holds(rule.path, e.path)) continue;
-      if (rule.mode && e.type != EntryType::Symlink) e.mode = *rule.mode;
+      std::optional<std::string> source = source_of(rule.path, e.path);
+      if (!source || !(std::regex_search(*source, *rule.pattern) || std::regex_search(image_path, *rule.pattern)))
+        continue;
+      if (e.type != EntryType::Symlink) {
+        if (rule.mode) e.mode = *rule.mode;
+        if (rule.or_mode) e.mode |= *rule.or_mode;
+      }
       // A new id without a name given: no stale name of the old id in the header.
       if (rule.uid && *rule.uid != e.owner.uid) e.owner.uname = *rule.uid == 0 ? "root" : "";
       if (rule.gid && *rule.gid != e.owner.gid) e.owner.gname = *rule.gid == 0 ? "root" : "";

@@ -7,11 +7,12 @@
 //              "uid": 0, "gid": 0, "uname": "root", "gname": "root"}]
 //
 // For every entry of the layer made from copyToRoot that the copyToRoot entry `path`
-// holds (the same relative path exists under it) and whose path in the image, with a
-// leading "/" ("/bin/sudo"), contains a match of `regex` (ECMAScript syntax, searched as
-// Go's regexp.MatchString does), the layer gets `mode` (octal permission bits, 0..7777,
-// replacing the file's) and the owner fields given. All but `path` and `regex` are
-// optional; later rules win over earlier ones. Symlinks keep mode 0777.
+// holds (the same relative path exists under it) and whose source path (under `path`:
+// "/nix/store/…-sudo/bin/sudo", what nix2container matches) or path in the image
+// ("/bin/sudo") contains a match of `regex` (ECMAScript syntax, searched as Go's
+// regexp.MatchString does), the layer gets `mode` (octal permission bits, 0..7777,
+// replacing the file's), then `orMode`'s bits added, and the owner fields given. All but
+// `path` and `regex` are optional; rules apply in list order. Symlinks keep mode 0777.
 #pragma once
 #include "image/layer_entry.h"
 
@@ -30,7 +31,7 @@ struct PermRule {
   std::string path;  // a copyToRoot entry (absolute, as resolved)
   std::string regex; // as given, for messages
   std::shared_ptr<const std::regex> pattern;
-  std::optional<uint32_t> mode, uid, gid;
+  std::optional<uint32_t> mode, or_mode, uid, gid;
   std::optional<std::string> uname, gname;
 };
 

@@ -11,7 +11,8 @@
 #  - fromImage (a base of umoci's) + runAsRoot: a whiteout, an opaque dir, a passwd line,
 #    a chowned home, a file added to a base dir of uid 1005 (its owner kept on copy-up);
 #  - layered with fakeRootCommands chown;
-#  - perms giving 4755 to a file of a copyToRoot package; a script's chmod u+s: the bit
+#  - perms giving 4755 to a file of a copyToRoot package (and a rule in nix2container's
+#    form: a regex over the source path, orMode); a script's chmod u+s: the bit
 #    in the layer outside Nix, a failed build whose message names perms inside;
 #  - export of the base (exportImage): its owners, dockerTools' names;
 #  - runAsRoot leaving files the caller cannot read (chown 5:5 + chmod 600, 0000 files, a
@@ -188,11 +189,15 @@ echo '{\"name\": \"tree\", \"tag\": \"1\", \"copyToRoot\": [\"tree\", \"$pkg\"]}
 
   # 6. perms: 4755 on a file of a copyToRoot package (Nix cannot chmod u+s).
   build_both perms build "echo '{\"name\": \"perms\", \"tag\": \"1\", \"storeDir\": \"$STORE_DIR\", \"copyToRoot\": [\"$pkg\"],
-  \"perms\": [{\"path\": \"$pkg\", \"regex\": \"/bin/hello\$\", \"mode\": \"4755\", \"uid\": 0, \"gid\": 0}]}' >spec.json"
+  \"perms\": [{\"path\": \"$pkg\", \"regex\": \"/bin/hello\$\", \"mode\": \"4755\", \"uid\": 0, \"gid\": 0},
+    {\"path\": \"$pkg\", \"regex\": \"^$pkg/share(/|\$)\", \"mode\": \"0500\", \"orMode\": \"0200\", \"uid\": 7}]}' >spec.json"
   check "$user: perms in Nix" test -n "$inside"; [ -n "$inside" ] || sed 's/^/  nix: /' "$NIX_SANDBOX_LOG"
   listing=$(last_layer_owners "$inside")
   check "$user: bin/hello is 4755 in the layer, bin/hello-again untouched" sh -c "printf '%s\n' \"\$1\" | grep -x -- '-rwsr-xr-x 0/0 bin/hello' >/dev/null &&
     printf '%s\n' \"\$1\" | grep -x -- '-r-xr-xr-x 0/0 bin/hello-again' >/dev/null" sh "$listing"
+  check "$user: a rule in nix2container's form (the source path's subtree): share and share/sparse 0700, owner 7" \
+    sh -c "printf '%s\n' \"\$1\" | grep -x -- 'drwx------ 7/0 share' >/dev/null &&
+    printf '%s\n' \"\$1\" | grep -x -- '-rwx------ 7/0 share/sparse' >/dev/null" sh "$listing" || printf '  %s\n' "$listing"
   check "$user: the same layers outside Nix" same_layers
 
   # 7. A script's chmod u+s: the bit in the layer, or (in Nix) a failed build naming perms.
