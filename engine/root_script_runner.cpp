@@ -3,7 +3,10 @@
 #include "image/whiteout.h"
 #include "mount/diff.h"
 #include "mount/layer_store.h"
+#include "mount/opaque_masks.h"
+#include "mount/overlay.h"
 #include "mount/readable_tree.h"
+#include "mount/stacked_records.h"
 #include "ns/sandbox.h"
 #include "sys/cache_root.h"
 #include "sys/error.h"
@@ -171,7 +174,7 @@ RootScriptReport SandboxRootScriptRunner::run_command(const SandboxRunRequest& r
 
   mount::OverlaySpec overlay;
   overlay.upper = request.upper;
-  std::unique_ptr<TempDir> work;
+  std::unique_ptr<TempDir> work, masks;
   // Where user xattrs are refused (a Nix build's seccomp filter), owners, modes, devices
   // and opaque dirs go to owner tables beside the unpacked layers and the upper dir.
   if (!xattrs_refused_) xattrs_refused_ = user_xattrs_refused(dirname_of(request.upper));
@@ -232,8 +235,7 @@ RootScriptReport SandboxRootScriptRunner::run_command(const SandboxRunRequest& r
   OwnerTable lower_records; // outlives the sandbox run
   if (owner_tables_) {
     config.owner_table = owner_table_path(request.upper);
-    if (!unpack_inside)
-      for (const std::string& dir : overlay.lower) lower_records.add_missing(OwnerTable::load(owner_table_path(dir)));
+    if (!unpack_inside) lower_records = mount::merged_lower_records(mount::distinct_lower_dirs(overlay.lower));
     config.lower_owner_table = &lower_records;
   }
   config.env = ns::default_env();
@@ -255,9 +257,23 @@ RootScriptReport SandboxRootScriptRunner::run_command(const SandboxRunRequest& r
     // extra bind mount: the cheapest start).
     config.rootfs = request.upper;
   } else {
-    config.prepare_root = [overlay, driver, store, to_unpack, base](const std::string& root) {
+    // Opaque dirs of base layers kept in owner tables: made opaque by mask layers.
+    std::string mask_root;
+    if (owner_tables_ && request.base) {
+      masks = std::make_unique<TempDir>("strata-masks", dirname_of(request.upper));
+      mask_root = masks->path();
+    }
+    config.prepare_root = [overlay, driver, store, to_unpack, base, mask_root](const std::string& root) {
       for (size_t i : to_unpack) store->ensure(*base, i);
-      return "overlay:" + std::string(mount::overlay_driver_name(mount::mount_overlay(overlay, root, driver)));
+      mount::OverlaySpec stacked = overlay;
+      if (!mask_root.empty()) {
+        mount::MaskedLowers with_masks = mount::with_opaque_masks(mount::distinct_lower_dirs(overlay.lower), mask_root);
+        stacked.lower = std::move(with_masks.lower);
+        if (with_masks.masks)
+          log_verbose(fmt::format("base layers' opaque dirs (owner tables): {} mask layer{} of {} whiteouts stacked",
+                                  with_masks.masks, with_masks.masks == 1 ? "" : "s", with_masks.whiteouts));
+      }
+      return "overlay:" + std::string(mount::overlay_driver_name(mount::mount_overlay(stacked, root, driver)));
     };
   }
   ns::SandboxResult result = ns::run_sandbox(config);

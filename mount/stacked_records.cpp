@@ -1,8 +1,12 @@
 #include "mount/stacked_records.h"
 
+#include "mount/rooted_fs.h"
 #include "sys/error.h"
+#include "sys/fd.h"
 
 #include <cerrno>
+#include <fcntl.h>
+#include <unistd.h>
 #include <string_view>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -40,7 +44,38 @@ bool has_origin(int fd, const std::string& what) {
   return false;
 }
 
+// Whether the layer at `dir` (its table: `table`) hides the path of a layer below it.
+bool hides(const std::string& dir, const OwnerTable& table, const std::vector<std::string>& parts) {
+  if (parts.empty()) return true; // every layer has its root
+  Fd at(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!at) return false;
+  for (size_t k = 0; k < parts.size(); ++k) {
+    if (table.is_opaque(join_components(parts, k))) return true;
+    struct stat st;
+    if (::fstatat(at.get(), parts[k].c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return false;
+    if (k + 1 == parts.size() || !S_ISDIR(st.st_mode)) return true;
+    at = Fd(::openat(at.get(), parts[k].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!at) return false;
+  }
+  return false;
+}
+
 } // namespace
+
+OwnerTable merged_lower_records(const std::vector<std::string>& lower_dirs) {
+  std::vector<OwnerTable> tables;
+  for (const std::string& dir : lower_dirs) tables.push_back(OwnerTable::load(owner_table_path(dir)));
+  OwnerTable merged;
+  for (size_t i = 0; i < tables.size(); ++i)
+    for (const auto& [path, stat] : tables[i].records()) {
+      if (merged.find(path)) continue;
+      const std::vector<std::string> parts = split_member_name(path, path);
+      bool hidden = false;
+      for (size_t j = 0; j < i && !hidden; ++j) hidden = hides(lower_dirs[j], tables[j], parts);
+      if (!hidden) merged.set(path, stat);
+    }
+  return merged;
+}
 
 std::optional<OverrideStat> StackedRecords::find(int fd, const struct stat& mine, const std::string& path,
                                                  const std::string& what) {

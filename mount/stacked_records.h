@@ -31,4 +31,10 @@ private:
   std::vector<std::optional<OwnerTable>> lower_tables_;
 };
 
+// The records of what the stacked lower dirs (topmost first, each with its table beside
+// it) show, by path: a path's record is that of the topmost layer having the path, and
+// none when a layer above that one has the path too, a non-dir or whiteout over one of
+// its parents, or an opaque dir over it. What the supervisor reads for base files.
+OwnerTable merged_lower_records(const std::vector<std::string>& lower_dirs);
+
 } // namespace strata::mount

@@ -74,16 +74,18 @@ const OverrideStat* OwnerTable::find(std::string_view path) const {
 
 bool OwnerTable::is_opaque(std::string_view path) const { return opaque_.find(path) != opaque_.end(); }
 
+std::vector<std::string> OwnerTable::opaque_dirs() const {
+  std::vector<std::string> dirs;
+  for (const auto& [path, opaque] : opaque_) dirs.push_back(path);
+  return dirs;
+}
+
 void OwnerTable::set(const std::string& path, const std::optional<OverrideStat>& stat) {
   if (stat) stats_[path] = *stat;
   else stats_.erase(path);
 }
 
 void OwnerTable::set_opaque(const std::string& path) { opaque_[path] = true; }
-
-void OwnerTable::add_missing(const OwnerTable& lower) {
-  for (const auto& [path, stat] : lower.stats_) stats_.try_emplace(path, stat);
-}
 
 void OwnerTable::erase_tree(const std::string& path) {
   auto below = [&](const std::string& p) {

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace strata {
 
@@ -33,14 +34,14 @@ public:
 
   const OverrideStat* find(std::string_view path) const;
   bool is_opaque(std::string_view path) const;
+  std::vector<std::string> opaque_dirs() const;
   bool empty() const { return stats_.empty() && opaque_.empty(); }
+  const std::map<std::string, OverrideStat, std::less<>>& records() const { return stats_; }
   size_t size() const { return stats_.size(); }
 
   // nullopt: no record (the disk is the truth).
   void set(const std::string& path, const std::optional<OverrideStat>& stat);
   void set_opaque(const std::string& path);
-  // Takes lower's records of the paths that have none here (a table of the layer below).
-  void add_missing(const OwnerTable& lower);
   // Forgets the records of path and of everything below it (the tree was removed).
   void erase_tree(const std::string& path);
 

@@ -86,6 +86,12 @@ last_layer_owners() {
     awk '{ name = $6; sub(/\/$/, "", name); print $1, $2, name }'
 }
 
+# last_layer_file IMAGE PATH: the contents of PATH in its last layer.
+last_layer_file() {
+  [ -n "$1" ] || return 0
+  tar -xOf "$1" "$(tar -xOf "$1" manifest.json | jq -r '.[0].Layers[-1]')" | tar -xzOf - "$2"
+}
+
 for user in $(sandbox_users); do
   echo "--- $user"
   nix="$WORK/nix-$user"
@@ -176,6 +182,22 @@ echo '{\"name\": \"tree\", \"tag\": \"1\", \"copyToRoot\": [\"tree\", \"$pkg\"]}
   check "$user: --json says owner tables, caches under the build dir" sh -c \
     "jq -e '.root_script.owners == \"table\" and (.root_script.cache_dir | startswith(\"/build/strata-cache-\"))' '$report' >/dev/null" ||
     cat "$report"
+  check "$user: the same layers outside Nix" same_layers
+
+  # 4b. The image of 4 as a base: its last layer's opaque dir (dir/) hides the first
+  # layer's dir/a from the script, as umoci and the overlay with xattrs show it.
+  opaque_base=""
+  [ -n "$outside_image" ] && opaque_base=$(nix_sandbox_add "$outside_image")
+  inputs=("$pkg" "$base" "$opaque_base")
+  build_both opaque build "echo '{\"name\": \"opaque\", \"tag\": \"1\", \"storeDir\": \"$STORE_DIR\", \"fromImage\": \"$opaque_base\",
+  \"runAsRoot\": \"ls -A /dir >/seen && echo b >/dir/b\"}' >spec.json"
+  inputs=("$pkg" "$base")
+  check "$user: fromImage with an opaque dir + runAsRoot in Nix" test -n "$inside"; [ -n "$inside" ] || sed 's/^/  nix: /' "$NIX_SANDBOX_LOG"
+  check "$user: the script saw dir/new only, not the lower layer's dir/a" \
+    sh -c "[ \"\$1\" = new ]" sh "$(last_layer_file "$inside" seen)"
+  listing=$(last_layer_owners "$inside")
+  check "$user: dir/b in the layer, no second opaque mark" sh -c "printf '%s\n' \"\$1\" | grep -xF -- '-rw-r--r-- 0/0 dir/b' >/dev/null &&
+    ! printf '%s\n' \"\$1\" | grep -F .wh. >/dev/null" sh "$listing" || printf '  %s\n' "$listing"
   check "$user: the same layers outside Nix" same_layers
 
   # 5. layered with fakeRootCommands chown.

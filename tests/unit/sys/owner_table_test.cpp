@@ -72,16 +72,3 @@ TEST(OwnerTable, EraseTreeForgetsThePathAndWhatIsBelowOnly) {
   table.erase_tree("");
   EXPECT_TRUE(table.empty());
 }
-
-TEST(OwnerTable, AddMissingTakesOnlyThePathsWithoutARecord) {
-  OwnerTable upper, lower;
-  upper.set("srv", OverrideStat{9, 9, 0700});
-  lower.set("srv", OverrideStat{1005, 1006, 0705});
-  lower.set("etc", OverrideStat{0, 0, 0755});
-  upper.add_missing(lower);
-  ASSERT_NE(upper.find("srv"), nullptr);
-  EXPECT_EQ(upper.find("srv")->uid, 9u);
-  ASSERT_NE(upper.find("etc"), nullptr);
-  EXPECT_EQ(upper.find("etc")->mode, 0755u);
-  EXPECT_EQ(upper.size(), 2u);
-}
