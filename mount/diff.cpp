@@ -22,8 +22,6 @@
 namespace strata::mount {
 namespace {
 
-constexpr uint32_t kOverflowId = 65534;
-
 // An xattr's value, or nullopt when absent (or unsupported by the filesystem, or refused:
 // *refused is then set).
 std::optional<std::string> get_xattr(int fd, const char* name, const std::string& what, bool* refused = nullptr) {

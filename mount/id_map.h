@@ -7,6 +7,9 @@
 
 namespace strata::mount {
 
+// What a host id no map range holds shows as (the kernel's overflow id, "nobody").
+inline constexpr uint32_t kOverflowId = 65534;
+
 struct IdRange {
   uint32_t container_id = 0;
   uint32_t host_id = 0;

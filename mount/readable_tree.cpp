@@ -16,8 +16,6 @@
 namespace strata::mount {
 namespace {
 
-constexpr uint32_t kOverflowId = 65534;
-
 bool readable(const struct stat& st, TreeReader reader) {
   mode_t need = S_ISDIR(st.st_mode) ? 05 : 04;
   mode_t bits = st.st_uid == reader.uid ? (st.st_mode >> 6) : st.st_gid == reader.gid ? (st.st_mode >> 3) : st.st_mode;
