@@ -257,13 +257,15 @@ private:
         if (r->gid) gid = *r->gid;
       }
       e.xattrs = layer_xattrs(fd, what);
-      if (options_.owner_table)
+      if (options_.owner_table) {
         if (std::optional<OverrideStat> o = stacked_.find(fd, st, path, what)) {
           uid = o->uid;
           gid = o->gid;
           e.mode = o->mode;
           apply_recorded_type(e, *o, what);
         }
+        if (std::optional<Xattrs> x = stacked_.find_xattrs(fd, st, path, what)) e.xattrs = std::move(*x);
+      }
     }
     if (e.type == EntryType::Symlink) e.mode = 0777;
     e.owner = names(uid, gid);

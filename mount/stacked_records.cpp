@@ -77,10 +77,8 @@ OwnerTable merged_lower_records(const std::vector<std::string>& lower_dirs) {
   return merged;
 }
 
-std::optional<OverrideStat> StackedRecords::find(int fd, const struct stat& mine, const std::string& path,
-                                                 const std::string& what) {
-  if (upper_)
-    if (const OverrideStat* o = upper_->find(path)) return *o;
+std::optional<size_t> StackedRecords::origin_layer(int fd, const struct stat& mine, const std::string& path,
+                                                   const std::string& what) {
   if (lower_dirs_.empty()) return std::nullopt;
   const bool origin = has_origin(fd, what);
   for (size_t i = 0; i < lower_dirs_.size(); ++i) {
@@ -93,13 +91,34 @@ std::optional<OverrideStat> StackedRecords::find(int fd, const struct stat& mine
     // the script made anew in its place is taken so too: nothing tells them apart.)
     if (!origin && !(S_ISREG(mine.st_mode) && S_ISREG(st.st_mode) && st.st_nlink > 1)) return std::nullopt;
     if (!lower_tables_[i]) lower_tables_[i] = OwnerTable::load(owner_table_path(lower_dirs_[i]));
-    const OverrideStat* o = lower_tables_[i]->find(path);
-    if (!o) return std::nullopt;
-    OverrideStat kept = *o;
-    if ((mine.st_mode & 07777) != (st.st_mode & 07777)) kept.mode = mine.st_mode & 07777;
-    return kept;
+    lower_modes_[i] = st.st_mode;
+    return i;
   }
   return std::nullopt;
+}
+
+std::optional<OverrideStat> StackedRecords::find(int fd, const struct stat& mine, const std::string& path,
+                                                 const std::string& what) {
+  if (upper_)
+    if (const OverrideStat* o = upper_->find(path)) return *o;
+  std::optional<size_t> i = origin_layer(fd, mine, path, what);
+  if (!i) return std::nullopt;
+  const OverrideStat* o = lower_tables_[*i]->find(path);
+  if (!o) return std::nullopt;
+  OverrideStat kept = *o;
+  if ((mine.st_mode & 07777) != (lower_modes_[*i] & 07777)) kept.mode = mine.st_mode & 07777;
+  return kept;
+}
+
+std::optional<Xattrs> StackedRecords::find_xattrs(int fd, const struct stat& mine, const std::string& path,
+                                                  const std::string& what) {
+  if (upper_)
+    if (const Xattrs* x = upper_->find_xattrs(path)) return *x;
+  std::optional<size_t> i = origin_layer(fd, mine, path, what);
+  if (!i) return std::nullopt;
+  const Xattrs* x = lower_tables_[*i]->find_xattrs(path);
+  if (!x) return std::nullopt;
+  return *x;
 }
 
 } // namespace strata::mount

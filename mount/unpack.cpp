@@ -329,6 +329,8 @@ private:
     if (options_.owner_table) {
       const OverrideStat* o = table_.find(target_path);
       table_.set(path, o ? std::optional<OverrideStat>(*o) : std::nullopt);
+      const Xattrs* x = table_.find_xattrs(target_path);
+      table_.set_xattrs(path, x ? *x : Xattrs{});
     }
     note_created(path);
     ++stats_.hardlinks;
@@ -600,7 +602,8 @@ private:
     // Keep the tree readable, writable and removable by its unprivileged owner.
     if (!privileges_.dac_override) real |= is_dir ? 0700 : 0600;
     if (::fchmod(fd, real) < 0) fail_errno("cannot chmod " + where(path));
-    if (e) restore_xattrs(fd, e, path);
+    if (options_.owner_table) table_.set_xattrs(path, e ? kept_xattrs(e) : Xattrs{});
+    else if (e) restore_xattrs(fd, e, path);
 
     const bool typed = w.type != OverrideType::Dir && w.type != OverrideType::File;
     last_recorded_ = options_.owners == OwnerPolicy::Record || !owner_real || real != w.mode || typed;
@@ -616,6 +619,27 @@ private:
     } else if (::fremovexattr(fd, kOverrideStatXattr) < 0 && errno != ENODATA && errno != ENOTSUP) {
       fail_errno("cannot clear " + std::string(kOverrideStatXattr) + " of " + where(path));
     }
+  }
+
+  // Owner tables (user xattrs refused): the entry's xattrs a layer keeps (user.*,
+  // security.*), recorded instead of set.
+  Xattrs kept_xattrs(archive_entry* e) {
+    const char* name = nullptr;
+    const void* value = nullptr;
+    size_t size = 0;
+    Xattrs kept;
+    std::unordered_set<std::string> seen;
+    archive_entry_xattr_reset(e);
+    while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
+      std::string_view n = name;
+      if (!seen.insert(name).second) continue;
+      if (is_internal_xattr(n) || !(n.starts_with("user.") || n.starts_with("security."))) {
+        ++stats_.skipped_xattrs;
+        continue;
+      }
+      kept.emplace_back(std::string(n), std::string(static_cast<const char*>(value), size));
+    }
+    return kept;
   }
 
   void restore_xattrs(int fd, archive_entry* e, const std::string& path) {

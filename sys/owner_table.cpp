@@ -5,6 +5,7 @@
 #include "sys/files.h"
 #include "sys/temp.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -15,6 +16,58 @@ namespace strata {
 namespace {
 
 constexpr std::string_view kOpaque = "opaque";
+constexpr std::string_view kXattrs = "xattrs:";
+
+std::string to_hex(std::string_view bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 15]);
+  }
+  return out;
+}
+
+std::optional<std::string> from_hex(std::string_view hex) {
+  if (hex.size() % 2) return std::nullopt;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  std::string out;
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi << 4 | lo));
+  }
+  return out;
+}
+
+std::string encode_xattrs(const Xattrs& xattrs) {
+  std::string out(kXattrs);
+  for (size_t i = 0; i < xattrs.size(); ++i) {
+    if (i) out.push_back(',');
+    out += to_hex(xattrs[i].first) + "=" + to_hex(xattrs[i].second);
+  }
+  return out;
+}
+
+std::optional<Xattrs> decode_xattrs(std::string_view text) {
+  Xattrs out;
+  while (!text.empty()) {
+    size_t comma = text.find(',');
+    std::string_view item = text.substr(0, comma);
+    size_t eq = item.find('=');
+    if (eq == std::string_view::npos) return std::nullopt;
+    auto name = from_hex(item.substr(0, eq)), value = from_hex(item.substr(eq + 1));
+    if (!name || !value || name->empty()) return std::nullopt;
+    out.emplace_back(std::move(*name), std::move(*value));
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return out;
+}
 
 std::string record(std::string_view path, std::string_view value) {
   std::string out(path);
@@ -56,6 +109,12 @@ OwnerTable OwnerTable::load(const std::string& file) {
       table.set_opaque(path);
       continue;
     }
+    if (value.substr(0, kXattrs.size()) == kXattrs) {
+      auto xattrs = decode_xattrs(value.substr(kXattrs.size()));
+      if (!xattrs) fail_input("owner table {}: malformed xattrs of '{}'", file, path);
+      table.set_xattrs(path, std::move(*xattrs));
+      continue;
+    }
     if (value.empty()) {
       table.set(path, std::nullopt);
       continue;
@@ -87,6 +146,20 @@ void OwnerTable::set(const std::string& path, const std::optional<OverrideStat>&
 
 void OwnerTable::set_opaque(const std::string& path) { opaque_[path] = true; }
 
+const Xattrs* OwnerTable::find_xattrs(std::string_view path) const {
+  auto it = xattrs_.find(path);
+  return it == xattrs_.end() ? nullptr : &it->second;
+}
+
+void OwnerTable::set_xattrs(const std::string& path, Xattrs xattrs) {
+  if (xattrs.empty()) {
+    xattrs_.erase(path);
+    return;
+  }
+  std::sort(xattrs.begin(), xattrs.end());
+  xattrs_[path] = std::move(xattrs);
+}
+
 void OwnerTable::erase_tree(const std::string& path) {
   auto below = [&](const std::string& p) {
     return path.empty() || p == path || (p.size() > path.size() && p.compare(0, path.size(), path) == 0 && p[path.size()] == '/');
@@ -95,12 +168,15 @@ void OwnerTable::erase_tree(const std::string& path) {
     it = below(it->first) ? stats_.erase(it) : std::next(it);
   for (auto it = opaque_.lower_bound(path); it != opaque_.end() && (path.empty() || it->first.compare(0, path.size(), path) == 0);)
     it = below(it->first) ? opaque_.erase(it) : std::next(it);
+  for (auto it = xattrs_.lower_bound(path); it != xattrs_.end() && (path.empty() || it->first.compare(0, path.size(), path) == 0);)
+    it = below(it->first) ? xattrs_.erase(it) : std::next(it);
 }
 
 void OwnerTable::save(const std::string& file) const {
   std::string text;
   for (const auto& [path, stat] : stats_) text += record(path, encode_override_stat(stat));
   for (const auto& [path, yes] : opaque_) text += record(path, kOpaque);
+  for (const auto& [path, xattrs] : xattrs_) text += record(path, encode_xattrs(xattrs));
   AtomicFile out(file, 0644);
   write_all(out.fd(), text, file);
   out.commit();

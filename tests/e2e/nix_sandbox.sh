@@ -11,6 +11,7 @@
 #  - fromImage (a base of umoci's) + runAsRoot: a whiteout, an opaque dir, a passwd line,
 #    a chowned home, a file added to a base dir of uid 1005 (its owner kept on copy-up);
 #  - layered with fakeRootCommands chown;
+#  - a base file with a file capability chmod'ed by the script keeps its xattrs;
 #  - perms giving 4755 to a file of a copyToRoot package (and a rule in nix2container's
 #    form: a regex over the source path, orMode); a script's chmod u+s: the bit
 #    in the layer outside Nix, a failed build whose message names perms inside;
@@ -56,6 +57,11 @@ echo 'root:x:0:0:root:/root:/bin/sh' >"$base_root/etc/passwd"
 echo gone >"$base_root/old/file"
 echo a >"$base_root/dir/a"
 echo b >"$base_root/dir/b"
+# A file with a file capability (cap_net_raw+ep) and a user xattr, as ping has.
+mkdir -p "$base_root/bin" && echo ping >"$base_root/bin/ping" && chmod 755 "$base_root/bin/ping"
+python3 -c 'import os, sys
+os.setxattr(sys.argv[1], "security.capability", bytes.fromhex("0100000200200000000000000000000000000000"))
+os.setxattr(sys.argv[1], "user.note", b"hi")' "$base_root/bin/ping"
 echo h >"$base_root/srv/h1" && ln "$base_root/srv/h1" "$base_root/srv/h2" && chmod 640 "$base_root/srv/h1"
 chown -R 1005:1006 "$base_root/srv" && chmod 705 "$base_root/srv"
 umoci init --layout "$WORK/base.oci" >/dev/null
@@ -84,6 +90,17 @@ last_layer_owners() {
   [ -n "$1" ] || return 0
   tar -xOf "$1" "$(tar -xOf "$1" manifest.json | jq -r '.[0].Layers[-1]')" | tar -tvzf - --numeric-owner |
     awk '{ name = $6; sub(/\/$/, "", name); print $1, $2, name }'
+}
+
+# last_layer_xattrs IMAGE PATH: "NAME=HEX-VALUE …" of PATH's pax xattrs in its last layer.
+last_layer_xattrs() {
+  [ -n "$1" ] || return 0
+  tar -xOf "$1" "$(tar -xOf "$1" manifest.json | jq -r '.[0].Layers[-1]')" | gzip -dc | python3 -c '
+import sys, tarfile
+for e in tarfile.open(fileobj=sys.stdin.buffer, mode="r|"):
+    if e.name.rstrip("/") == sys.argv[1]:
+        print(" ".join(sorted(k[len("SCHILY.xattr."):] + "=" + v.encode("utf-8", "surrogateescape").hex()
+                              for k, v in e.pax_headers.items() if k.startswith("SCHILY.xattr."))))' "$2"
 }
 
 # last_layer_file IMAGE PATH: the contents of PATH in its last layer.
@@ -198,6 +215,16 @@ echo '{\"name\": \"tree\", \"tag\": \"1\", \"copyToRoot\": [\"tree\", \"$pkg\"]}
   listing=$(last_layer_owners "$inside")
   check "$user: dir/b in the layer, no second opaque mark" sh -c "printf '%s\n' \"\$1\" | grep -xF -- '-rw-r--r-- 0/0 dir/b' >/dev/null &&
     ! printf '%s\n' \"\$1\" | grep -F .wh. >/dev/null" sh "$listing" || printf '  %s\n' "$listing"
+  check "$user: the same layers outside Nix" same_layers
+
+  # 4c. A chmod of a base file with a file capability: its copy keeps the capability and
+  # its user xattr in the layer (the overlay's copy-up keeps xattrs; in Nix they are in
+  # the base layer's owner table).
+  build_both caps build "echo '{\"name\": \"caps\", \"tag\": \"1\", \"storeDir\": \"$STORE_DIR\", \"fromImage\": \"$base\",
+  \"runAsRoot\": \"chmod 0750 /bin/ping\"}' >spec.json"
+  check "$user: runAsRoot chmod of a file with a capability in Nix" test -n "$inside"; [ -n "$inside" ] || sed 's/^/  nix: /' "$NIX_SANDBOX_LOG"
+  check "$user: bin/ping keeps security.capability and user.note in the layer" sh -c '[ "$1" = "$2" ]' sh \
+    "$(last_layer_xattrs "$inside" bin/ping)" "security.capability=0100000200200000000000000000000000000000 user.note=6869"
   check "$user: the same layers outside Nix" same_layers
 
   # 5. layered with fakeRootCommands chown.

@@ -182,7 +182,8 @@ TEST_F(DiffTest, RoundTripInASingleIdUserNamespace) {
 }
 
 // Where user xattrs are refused (a Nix build), the records go to an owner table beside
-// the layer dir: the same layer comes back, and no record is left in an xattr.
+// the layer dir, the layer's xattrs too: the same layer comes back, and nothing is left
+// in an xattr.
 TEST_F(DiffTest, RoundTripWithAnOwnerTableAsAnUnprivilegedUser) {
   ASSERT_EQ(::chown(layer.c_str(), 65534, 65534), 0);
   ASSERT_EQ(::chown(tmp.path().c_str(), 65534, 65534), 0);
@@ -200,6 +201,11 @@ TEST_F(DiffTest, RoundTripWithAnOwnerTableAsAnUnprivilegedUser) {
     OwnerTable table = OwnerTable::load(owner_table_path(layer));
     if (!table.find("home/user") || table.find("home/user")->uid != 1000 || !table.is_opaque("opt"))
       return std::string("the table lacks home/user or opt");
+    const Xattrs* caps = table.find_xattrs("bin/ping");
+    if (!caps || caps->size() != 1 || (*caps)[0].first != "security.capability" || !table.find_xattrs("home/user/notes"))
+      return std::string("the table lacks the xattrs of bin/ping or home/user/notes");
+    if (::getxattr((layer + "/home/user/notes").c_str(), "user.mime", buf, sizeof buf) >= 0)
+      return std::string("an xattr was set where the table holds them");
     DiffOptions d;
     d.id_map = IdMapping::single(65534, 65534);
     d.owner_table = &table;

@@ -72,3 +72,24 @@ TEST(OwnerTable, EraseTreeForgetsThePathAndWhatIsBelowOnly) {
   table.erase_tree("");
   EXPECT_TRUE(table.empty());
 }
+
+TEST(OwnerTable, XattrsRoundTripWhateverTheirBytes) {
+  TempDir dir("owner-table-test");
+  const std::string file = dir.path() + "/t.owners";
+  const std::string caps("\x01\x00\x00\x02\x00\x20,=\x00", 9);
+  OwnerTable table;
+  table.set_xattrs("bin/ping", {{"user.b", "x"}, {"security.capability", caps}});
+  table.set_xattrs("etc/none", {});
+  table.set("bin/ping", OverrideStat{0, 0, 0755});
+  table.save(file);
+  OwnerTable back = OwnerTable::load(file);
+  const Xattrs* x = back.find_xattrs("bin/ping");
+  ASSERT_NE(x, nullptr);
+  EXPECT_EQ(*x, (Xattrs{{"security.capability", caps}, {"user.b", "x"}})); // sorted by name
+  EXPECT_EQ(back.find_xattrs("etc/none"), nullptr);
+  ASSERT_NE(back.find("bin/ping"), nullptr);
+  back.erase_tree("bin");
+  EXPECT_EQ(back.find_xattrs("bin/ping"), nullptr);
+  write_file(file, std::string("f\0xattrs:7573=zz\0", 17));
+  EXPECT_THROW(OwnerTable::load(file), InputError);
+}
