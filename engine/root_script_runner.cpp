@@ -188,7 +188,8 @@ RootScriptReport SandboxRootScriptRunner::run_command(const SandboxRunRequest& r
     store_dir += fmt::format("/subuid-{}-{}-{}", plan_->uids.back().outside, plan_->uids.back().count, ::getuid());
   mount::UnpackOptions unpack_options;
   if (owner_tables_) { // layer dirs of another flavour: a store of their own
-    store_dir += "/owner-tables";
+    // v2: the tables hold the layers' xattrs; dirs of an older strata's lack them.
+    store_dir += "/owner-tables-v2";
     unpack_options.owner_table = true;
   }
   auto store = std::make_shared<mount::LayerStore>(store_dir, unpack_options);
