@@ -258,13 +258,14 @@ private:
       }
       e.xattrs = layer_xattrs(fd, what);
       if (options_.owner_table) {
-        if (std::optional<OverrideStat> o = stacked_.find(fd, st, path, what)) {
+        StackedRecord recorded = stacked_.find(fd, st, path, what);
+        if (const std::optional<OverrideStat>& o = recorded.stat) {
           uid = o->uid;
           gid = o->gid;
           e.mode = o->mode;
           apply_recorded_type(e, *o, what);
         }
-        if (std::optional<Xattrs> x = stacked_.find_xattrs(fd, st, path, what)) e.xattrs = std::move(*x);
+        if (recorded.xattrs) e.xattrs = std::move(*recorded.xattrs);
       }
     }
     if (e.type == EntryType::Symlink) e.mode = 0777;
@@ -322,7 +323,7 @@ private:
     struct stat st;
     if (::fstatat(dir_fd, std::string(opaque_marker).c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
       return true;
-    return ::fstatat(dir_fd, ".wh..opq", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISCHR(st.st_mode) &&
+    return ::fstatat(dir_fd, std::string(fuse_opaque_whiteout).c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISCHR(st.st_mode) &&
            st.st_rdev == makedev(0, 0);
   }
 

@@ -69,7 +69,7 @@ private:
     record.mode = st.st_mode & 07777;
     bool recorded_already = false;
     if (stacked_) { // before the chmod: a copied-up entry's record takes the copy's mode
-      if (std::optional<OverrideStat> o = stacked_->find(fd.get(), st, rel, path)) record = *o;
+      if (std::optional<OverrideStat> o = stacked_->find(fd.get(), st, rel, path).stat) record = *o;
       recorded_already = fix_->owner_table->find(rel) != nullptr;
     }
     // Handed over first: reading a user.* xattr needs read permission; st keeps what was.

@@ -15,27 +15,33 @@
 
 namespace strata::mount {
 
+struct StackedRecord {
+  std::optional<OverrideStat> stat;
+  std::optional<Xattrs> xattrs; // the layer's xattrs (a copied-up file keeps them)
+};
+
 class StackedRecords {
 public:
   // lower_dirs: topmost first, each with its table beside it (loaded when first needed).
   StackedRecords(const OwnerTable* upper, std::vector<std::string> lower_dirs)
-      : upper_(upper), lower_dirs_(std::move(lower_dirs)), lower_tables_(lower_dirs_.size()),
-        lower_modes_(lower_dirs_.size()) {}
+      : upper_(upper), lower_dirs_(std::move(lower_dirs)), lower_tables_(lower_dirs_.size()) {}
 
   // fd: the entry in the upper dir (any open mode, O_PATH too); st: its stat; path:
-  // relative to the upper dir; what: its name for messages.
-  std::optional<OverrideStat> find(int fd, const struct stat& st, const std::string& path, const std::string& what);
-  // The same for the xattrs the tables record (a copied-up file keeps its layer's).
-  std::optional<Xattrs> find_xattrs(int fd, const struct stat& st, const std::string& path, const std::string& what);
+  // relative to the upper dir; what: its name for messages. The upper table's record and
+  // xattrs, else those of the layer the entry was copied up from.
+  StackedRecord find(int fd, const struct stat& st, const std::string& path, const std::string& what);
 
 private:
+  struct Origin {
+    size_t layer;
+    mode_t mode; // of the entry there
+  };
   // The lower dir the entry was copied up from (its table loaded), if any.
-  std::optional<size_t> origin_layer(int fd, const struct stat& st, const std::string& path, const std::string& what);
+  std::optional<Origin> origin_layer(int fd, const struct stat& st, const std::string& path, const std::string& what);
 
   const OwnerTable* upper_;
   std::vector<std::string> lower_dirs_;
   std::vector<std::optional<OwnerTable>> lower_tables_;
-  std::vector<mode_t> lower_modes_; // of the entry origin_layer found last, by layer
 };
 
 // The records of what the stacked lower dirs (topmost first, each with its table beside
