@@ -43,7 +43,7 @@ bool holds_only_fuse_opaque_marks(const std::string& dir) {
   if (!d) return false;
   while (dirent* e = ::readdir(d.get())) {
     std::string_view n = e->d_name;
-    if (n != "." && n != ".." && n != opaque_marker && n != ".wh..opq") return false;
+    if (n != "." && n != ".." && n != opaque_marker && n != fuse_opaque_whiteout) return false;
   }
   return true;
 }
@@ -59,7 +59,7 @@ void remove_empty_mount_points(const std::string& upper, const std::vector<std::
       // fuse-overlayfs 1.10 leaves its opaque marks in a dir it made: they are not content
       if (::rmdir(path.c_str()) != 0 && errno == ENOTEMPTY && holds_only_fuse_opaque_marks(path)) {
         (void)::unlink((path + "/" + std::string(opaque_marker)).c_str());
-        (void)::unlink((path + "/.wh..opq").c_str());
+        (void)::unlink((path + "/" + std::string(fuse_opaque_whiteout)).c_str());
         (void)::rmdir(path.c_str()); // fails, as it should, when not empty
       }
     }
