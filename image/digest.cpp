@@ -30,17 +30,6 @@ std::string Hasher::finish() {
 
 std::string Hasher::finish_hex() { return to_hex(finish()); }
 
-std::string to_hex(std::string_view bytes) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out(bytes.size() * 2, '0');
-  for (size_t i = 0; i < bytes.size(); ++i) {
-    auto b = static_cast<unsigned char>(bytes[i]);
-    out[2 * i] = digits[b >> 4];
-    out[2 * i + 1] = digits[b & 15];
-  }
-  return out;
-}
-
 std::string sha256_hex(std::string_view data) {
   Hasher h;
   h.update(data);

@@ -1,5 +1,6 @@
 // SHA-256 and MD5 over streams (OpenSSL, so SHA-NI is used where the CPU has it).
 #pragma once
+#include "sys/hex.h" // to_hex
 #include <memory>
 #include <string>
 #include <string_view>
@@ -29,7 +30,6 @@ private:
   std::unique_ptr<evp_md_ctx_st, CtxFree> ctx_;
 };
 
-std::string to_hex(std::string_view bytes);
 std::string sha256_hex(std::string_view data);
 std::string md5_hex(std::string_view data);
 // Hash of a whole file, streamed.

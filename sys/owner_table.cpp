@@ -3,6 +3,7 @@
 #include "sys/error.h"
 #include "sys/fd.h"
 #include "sys/files.h"
+#include "sys/hex.h"
 #include "sys/temp.h"
 
 #include <algorithm>
@@ -17,32 +18,6 @@ namespace {
 
 constexpr std::string_view kOpaque = "opaque";
 constexpr std::string_view kXattrs = "xattrs:";
-
-std::string to_hex(std::string_view bytes) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out.push_back(digits[c >> 4]);
-    out.push_back(digits[c & 15]);
-  }
-  return out;
-}
-
-std::optional<std::string> from_hex(std::string_view hex) {
-  if (hex.size() % 2) return std::nullopt;
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
-  std::string out;
-  for (size_t i = 0; i < hex.size(); i += 2) {
-    int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out.push_back(static_cast<char>(hi << 4 | lo));
-  }
-  return out;
-}
 
 std::string encode_xattrs(const Xattrs& xattrs) {
   std::string out(kXattrs);

@@ -8,19 +8,7 @@ namespace {
 
 std::optional<std::string> decode_base16(std::string_view text) {
   if (text.size() != 2 * sha256_size) return std::nullopt;
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out(sha256_size, '\0');
-  for (size_t i = 0; i < sha256_size; ++i) {
-    int hi = nibble(text[2 * i]), lo = nibble(text[2 * i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out[i] = static_cast<char>(hi << 4 | lo);
-  }
-  return out;
+  return from_hex(text);
 }
 
 std::optional<std::string> decode_base64(std::string_view text) {
