@@ -37,8 +37,29 @@ std::string describe(const ImageSelector& s) {
   return fmt::format("{}:{}", s.name.empty() ? "*" : s.name, s.tag.empty() ? "*" : s.tag);
 }
 
-// Reads the diff_ids out of a config, checking there is one per layer.
+// The fields of an input's config that strata reads (merge, builds over it) must have the
+// image spec's types: a date-time string `created`, a `config` object and a `history`
+// list (null as if absent) of objects with a string `created` and a bool `empty_layer`.
+void check_config_types(const json& config, const std::string& what) {
+  if (!config.is_object()) fail_input("{}: the config is not a JSON object", what);
+  auto is = [&](const json& object, const char* key, bool (json::*type)() const noexcept) {
+    auto it = object.find(key);
+    return it == object.end() || ((*it).*type)() || (type != &json::is_string && it->is_null());
+  };
+  if (!is(config, "created", &json::is_string)) fail_input("{}: the config's 'created' is not a string", what);
+  if (!is(config, "config", &json::is_object)) fail_input("{}: the config's 'config' is not an object", what);
+  if (!is(config, "history", &json::is_array)) fail_input("{}: the config's 'history' is not a list", what);
+  if (auto history = config.find("history"); history != config.end())
+    for (const json& h : *history)
+      if (!h.is_object() || !is(h, "created", &json::is_string) || !is(h, "empty_layer", &json::is_boolean))
+        fail_input("{}: a 'history' entry of the config is not an object with a string 'created' and a bool "
+                   "'empty_layer': {:.100}",
+                   what, h.dump());
+}
+
+// Reads the diff_ids out of a config (its types checked first), one per layer.
 std::vector<std::string> config_diff_ids(const json& config, size_t layer_count, const std::string& what) {
+  check_config_types(config, what);
   std::vector<std::string> ids;
   const json* diff_ids = nullptr;
   if (config.is_object() && config.contains("rootfs") && config["rootfs"].is_object() &&

@@ -90,7 +90,7 @@ assert_eq '[["merge/base:1"]]' "$(manifest same.tar | jq -c '[.[].RepoTags]')" "
 "$STRATA" merge a.tar c.tar.zst -o last.out --archive-compress last -q
 zstd -t -q last.out || fail "--archive-compress last after a .tar.zst is no zstd file"
 "$STRATA" merge c.tar.zst a.tar -o last2.out --archive-compress last -q
-tar tf last2.out >/dev/null || fail "--archive-compress last after a plain tar is no plain tar"
+tar tf - <last2.out >/dev/null || fail "--archive-compress last after a plain tar is no plain tar" # stdin: no sniffing
 "$STRATA" merge a.tar b.tar -o gz.tar.gz --archive-compress gzip -q
 assert_eq "$(manifest merged.tar | jq -c '.[:2]')" "$(tar xzOf gz.tar.gz manifest.json | jq -c .)" "--archive-compress gzip"
 pass "--archive-compress last compresses as the last input is"
@@ -105,6 +105,28 @@ grep -q "missing.tar" "$WORK/stderr" || fail "no message naming missing.tar: $(c
 expect_status 2 merge a.tar junk.tar -o bad.tar
 grep -q "junk.tar" "$WORK/stderr" || fail "no message naming junk.tar: $(cat "$WORK/stderr")"
 expect_status 2 merge -o bad.tar
+# a config whose `created` is no string (the image spec's type): named, exit 2
+python3 - a.tar typed.tar <<'PY'
+import hashlib, io, json, sys, tarfile
+src, dst = tarfile.open(sys.argv[1]), tarfile.open(sys.argv[2], "w", format=tarfile.PAX_FORMAT)
+manifest = json.load(src.extractfile("manifest.json"))
+config = json.load(src.extractfile(manifest[0]["Config"]))
+config["created"] = 5
+blob = json.dumps(config).encode()
+old_name, manifest[0]["Config"] = manifest[0]["Config"], hashlib.sha256(blob).hexdigest() + ".json"
+for m in src.getmembers():
+    data = src.extractfile(m).read() if m.isfile() else None
+    if m.name == old_name: m.name, data = manifest[0]["Config"], blob
+    if m.name == "manifest.json": data = json.dumps(manifest).encode()
+    if data is not None: m.size = len(data)
+    dst.addfile(m, io.BytesIO(data) if data is not None else None)
+dst.close()
+PY
+expect_status 2 merge a.tar typed.tar -o bad.tar
+grep "typed.tar.*'created' is not a string" "$WORK/stderr" >/dev/null || fail "no message naming typed.tar and created: $(cat "$WORK/stderr")"
+jq -n '{name: "over-typed", tag: "1", fromImage: "typed.tar", runAsRoot: "true"}' >typed.json
+expect_status 2 build typed.json -o bad.tar
+grep "typed.tar.*'created' is not a string" "$WORK/stderr" >/dev/null || fail "build over it: no message naming typed.tar and created: $(cat "$WORK/stderr")"
 # a layer whose bytes are not what its digest says: found only once copied
 cp a.tar corrupt.tar
 printf 'XXXXXXXX' | dd of=corrupt.tar bs=1 seek=4096 conv=notrunc status=none
@@ -112,6 +134,6 @@ expect_status 2 merge b.tar corrupt.tar -o bad.tar
 grep -q "corrupt.tar" "$WORK/stderr" || fail "no message naming corrupt.tar: $(cat "$WORK/stderr")"
 [ ! -e bad.tar ] || fail "a failed merge left bad.tar"
 [ -z "$(ls -A | grep strata)" ] || fail "a failed merge left a temp file: $(ls -A)"
-pass "missing file, not an image, no inputs, a corrupt layer: exit 2, nothing at -o"
+pass "missing file, not an image, no inputs, a config of wrong types, a corrupt layer: exit 2, nothing at -o"
 
 finish
