@@ -10,6 +10,7 @@
 #include "image/closure/scanner.h"
 #include "image/json_input.h"
 #include "image/nix/nar.h"
+#include "image/spec.h"
 #include "sys/error.h"
 #include "sys/files.h"
 
@@ -124,8 +125,7 @@ nlohmann::json layers_json(const ClosureOptions& opts, const ClosureGraph& graph
   std::string source = "--layers", text = opts.layers;
   if (!text.empty() && text[0] == '@') {
     source = "--layers file " + text.substr(1);
-    if (!path_exists(text.substr(1))) fail_input("{} does not exist", source);
-    text = read_file(text.substr(1));
+    text = read_input_file(text.substr(1), "--layers file", max_spec_bytes, true);
   }
   if (auto first = text.find_first_not_of(" \t\r\n"); first == std::string::npos || text[first] != '[')
     fail_input("{}: not \"auto\", \"popularity\" or a JSON pipeline", source);

@@ -130,7 +130,8 @@ void parse_layering(const SpecParser& p, const std::string& key, const json& v, 
     fail_input("{}: '{}' is \"{}\": not \"auto\", \"popularity\", a list of steps or a pipeline file", p.what(), key, text);
   spec.layering = "pipeline";
   spec.layering_source = "layeringPipeline file " + file;
-  spec.layering_pipeline = parse_json_input(read_file(file), spec.layering_source);
+  spec.layering_pipeline =
+      parse_json_input(read_input_file(file, "layeringPipeline file", max_spec_bytes, true), spec.layering_source);
 }
 
 } // namespace

@@ -47,6 +47,12 @@ echo '[{"path": "/nix/store/00000000000000000000000000000000-a", "references": [
 run 2 "--layers file deep-pipe.json is not valid JSON: it is nested more than 128" "closure --layers @FILE 50,000 steps deep" \
   closure --graph one-path.json --layers @deep-pipe.json
 run 2 '--layers: not "auto", "popularity" or a JSON pipeline' "closure --layers with a word" closure --graph one-path.json --layers popular
+# a pipeline file that never ends: a device is refused, as an image or spec would be
+echo '{"name": "x", "layeringPipeline": "/dev/zero"}' >zero-pipe-spec.json
+run 2 "layeringPipeline file /dev/zero is a character device, not a regular file" "a layeringPipeline file /dev/zero" \
+  layered zero-pipe-spec.json -o out/l.tar
+run 2 "--layers file /dev/zero is a character device, not a regular file" "closure --layers @/dev/zero" \
+  closure --graph one-path.json --layers @/dev/zero
 # a base image whose config is 100,000 levels deep (docker-archive and OCI dir)
 python3 - base.tar deepconfig.tar <<'PY'
 import io, json, sys, tarfile
