@@ -1,6 +1,7 @@
 #include "image/perms.h"
 
 #include "sys/error.h"
+#include "sys/files.h"
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
@@ -47,21 +48,6 @@ std::optional<uint32_t> mode_field(const json& rule, const char* key, const std:
   return mode;
 }
 
-// Where the copyToRoot entry at host_path holds the entry at layer_path (a directory's
-// contents are merged at the root, a file lands as /<its name>): the source path
-// nix2container matches `regex` against; nullopt when it does not hold it.
-std::optional<std::string> source_of(const std::string& host_path, const std::string& layer_path) {
-  struct stat st;
-  if (::stat(host_path.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
-    size_t slash = host_path.rfind('/');
-    if (layer_path == host_path.substr(slash + 1)) return host_path;
-    return std::nullopt;
-  }
-  std::string p = layer_path.empty() ? host_path : host_path + "/" + layer_path;
-  if (::lstat(p.c_str(), &st) == 0) return p;
-  return std::nullopt;
-}
-
 } // namespace
 
 std::vector<PermRule> parse_perms(const json& value, const std::string& what,
@@ -81,6 +67,8 @@ std::vector<PermRule> parse_perms(const json& value, const std::string& what,
     std::string path = text_field(r, "path", where, true);
     if (path.empty()) fail_input("{}: 'path' is empty", where);
     rule.path = resolve(path);
+    struct stat st;
+    rule.is_file = ::stat(rule.path.c_str(), &st) == 0 && !S_ISDIR(st.st_mode);
     rule.regex = text_field(r, "regex", where, true);
     try {
       rule.pattern = std::make_shared<const std::regex>(rule.regex, std::regex::ECMAScript);
@@ -110,9 +98,12 @@ EntryVisitor apply_perms(const std::vector<PermRule>& rules, const EntryVisitor&
   return [&rules, visit](LayerEntry& e) {
     const std::string image_path = "/" + e.path;
     for (const PermRule& rule : rules) {
-      std::optional<std::string> source = source_of(rule.path, e.path);
-      if (!source || !(std::regex_search(*source, *rule.pattern) || std::regex_search(image_path, *rule.pattern)))
-        continue;
+      // The entry's source path: a file entry lands as /<its name>, a dir's contents at /.
+      if (rule.is_file && e.path != basename_of(rule.path)) continue;
+      const std::string source = rule.is_file || e.path.empty() ? rule.path : rule.path + "/" + e.path;
+      if (!std::regex_search(source, *rule.pattern) && !std::regex_search(image_path, *rule.pattern)) continue;
+      struct stat st;
+      if (!rule.is_file && ::lstat(source.c_str(), &st) != 0) continue; // another entry's file
       if (e.type != EntryType::Symlink) {
         if (rule.mode) e.mode = *rule.mode;
         if (rule.or_mode) e.mode |= *rule.or_mode;

@@ -29,6 +29,7 @@ namespace strata {
 
 struct PermRule {
   std::string path;  // a copyToRoot entry (absolute, as resolved)
+  bool is_file = false; // not a dir: it lands as /<its name>
   std::string regex; // as given, for messages
   std::shared_ptr<const std::regex> pattern;
   std::optional<uint32_t> mode, or_mode, uid, gid;
