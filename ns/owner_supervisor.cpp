@@ -7,11 +7,13 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <memory>
 #include <seccomp.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -154,7 +156,13 @@ private:
 // and appended to the owner table, keyed by the file's path in the sandbox's root.
 class OwnerSupervisor::Records {
 public:
-  Records(int table_fd, const OwnerTable* lower) : table_fd_(table_fd), lower_(lower) {}
+  Records(int table_fd, const OwnerTable* lower) : table_fd_(table_fd), lower_(lower) {
+    // Held handles share the supervisor's fds with the ones it opens to answer: keep
+    // half of them free (beyond that, records are by path only).
+    struct rlimit files{};
+    if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY)
+      max_held_ = static_cast<size_t>(files.rlim_cur / 2);
+  }
   Records(const Records&) = delete;
   Records& operator=(const Records&) = delete;
   // A table's records are by path: those of files renamed since (mv after chown) move to
@@ -163,7 +171,8 @@ public:
   ~Records() {
     try {
       follow_renames();
-    } catch (...) {
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "strata: owner records of renamed files may be stale: %s\n", e.what());
     }
   }
 
@@ -172,6 +181,14 @@ public:
   // when the script changes nothing else of a base file.
   void copy_up(const Fd& file, const struct stat& st) {
     if (table_fd_ >= 0) (void)::fchownat(file.get(), "", st.st_uid, st.st_gid, AT_EMPTY_PATH);
+  }
+
+  // Whether "no record" would let a lower layer's record of the path show through (a
+  // table's absent record means the layers below): then the disk's ids are written out.
+  bool lower_recorded(const Fd& file) {
+    if (table_fd_ < 0 || !lower_) return false;
+    auto k = key(file);
+    return k && lower_->find(*k);
   }
 
   // Whether a record of this file can reach the layer (table: it is on the root's mount).
@@ -188,6 +205,11 @@ public:
     if (!k) return std::nullopt;
     auto it = table_.find(*k);
     if (it != table_.end()) return it->second;
+    // Recorded under the path it had before a rename (mv after chown).
+    struct stat st;
+    if (::fstat(file.get(), &st) == 0)
+      if (auto was = held_paths_.find({st.st_dev, st.st_ino}); was != held_paths_.end())
+        if (auto r = table_.find(was->second); r != table_.end()) return r->second;
     if (lower_)
       if (const OverrideStat* o = lower_->find(*k)) return *o;
     return std::nullopt;
@@ -215,8 +237,12 @@ public:
     if (record) table_[*k] = *record;
     else table_.erase(*k);
     held_.erase(*k);
-    if (record) // a file's own handle: readlink of it says where it went (EMFILE: by path only)
-      if (Fd held(::fcntl(file.get(), F_DUPFD_CLOEXEC, 3)); held) held_.emplace(*k, std::move(held));
+    struct stat st;
+    if (record && held_.size() < max_held_ && ::fstat(file.get(), &st) == 0) // readlink of its handle says where it went
+      if (Fd held(::fcntl(file.get(), F_DUPFD_CLOEXEC, 3)); held) {
+        held_.emplace(*k, std::move(held));
+        held_paths_[{st.st_dev, st.st_ino}] = *k;
+      }
   }
 
 private:
@@ -241,24 +267,40 @@ private:
   }
 
   void follow_renames() {
-    std::vector<std::pair<std::string, std::optional<std::string>>> moved; // old path, new path or gone
+    struct Moved {
+      std::string old_path;
+      std::optional<std::string> now; // gone: nullopt
+      struct stat st;
+    };
+    std::vector<Moved> moved;
     for (auto& [path, fd] : held_) {
-      std::optional<std::string> now;
+      Moved m{path, std::nullopt, {}};
       try {
-        now = key(fd);
+        m.now = key(fd);
       } catch (const Refuse&) {
       }
-      if (now != path) moved.emplace_back(path, now);
+      if (m.now == path) continue;
+      if (m.now && ::fstat(fd.get(), &m.st) != 0) m.now.reset();
+      moved.push_back(std::move(m));
     }
     // Every old path first: a file may have been moved onto another recorded one.
-    for (const auto& [old_path, now] : moved) OwnerTable::append(table_fd_, old_path, std::nullopt);
-    for (const auto& [old_path, now] : moved)
-      if (now) OwnerTable::append(table_fd_, *now, table_.at(old_path));
+    for (const Moved& m : moved) OwnerTable::append(table_fd_, m.old_path, std::nullopt);
+    for (const Moved& m : moved) {
+      if (!m.now) continue;
+      // Recorded again at its new path after the move (chown B after mv A B): that record is newer.
+      if (auto again = held_.find(*m.now); again != held_.end()) {
+        struct stat st;
+        if (::fstat(again->second.get(), &st) == 0 && st.st_dev == m.st.st_dev && st.st_ino == m.st.st_ino) continue;
+      }
+      OwnerTable::append(table_fd_, *m.now, table_.at(m.old_path));
+    }
   }
 
   int table_fd_;
   const OwnerTable* lower_;
   std::map<std::string, Fd> held_;
+  std::map<std::pair<dev_t, ino_t>, std::string> held_paths_; // the last path each held file was recorded at
+  size_t max_held_ = 512;
   uint64_t root_mount_ = 0;
   std::map<std::string, OverrideStat> table_;
 };
@@ -288,7 +330,8 @@ Answer record_chown(Records& records, const Fd& file, uint32_t uid, uint32_t gid
     if ((record.mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP)) record.mode &= ~S_ISGID;
   }
   if (record.mode != real_mode && ::chmod(path.c_str(), record.mode) != 0) refuse_errno();
-  if (record.uid == st.st_uid && record.gid == st.st_gid && record.type == OverrideType::Unspecified)
+  if (record.uid == st.st_uid && record.gid == st.st_gid && record.type == OverrideType::Unspecified &&
+      !records.lower_recorded(file))
     records.write(file, std::nullopt);
   else
     records.write(file, record);

@@ -92,7 +92,7 @@ struct SandboxConfig {
   // to; created if missing). Empty: user.containers.override_stat.
   std::string owner_table;
   // With owner_table: the records of the layers stacked under the root, merged topmost
-  // first (OwnerTable::add_missing), read where this run's table has none. Null: none.
+  // first (mount::merged_lower_records), read where this run's table has none. Null: none.
   const OwnerTable* lower_owner_table = nullptr;
   // Work of the caller's, done in the parent while the sandbox starts and runs (on the
   // other core), e.g. reading what a build needs next. It must not touch what the

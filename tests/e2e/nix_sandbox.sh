@@ -301,13 +301,16 @@ echo '{\"name\": \"tree\", \"tag\": \"1\", \"copyToRoot\": [\"tree\", \"$pkg\"]}
 
   # 11. Owner-table semantics in Nix: a chown of a base file nothing else touches (it
   # must be copied up for its record to reach the layer), an owner that follows its file
-  # through mv (records are by path), a hard-linked base file written to (copied up).
+  # through mv (records are by path; chmod'ed after it), a hard-linked base file
+  # written to (copied up), a base dir chown'ed back to root (its base record must not
+  # show through), a chown -R of 1,500 files (more than half the fds a process has).
   build_both tables build "echo '{\"name\": \"tables\", \"tag\": \"1\", \"storeDir\": \"$STORE_DIR\", \"fromImage\": \"$base\",
-  \"runAsRoot\": \"chown 1:2 /dir/a && echo m >/etc/moved && chown 3:4 /etc/moved && mv /etc/moved /etc/there && mkdir /etc/d1 && echo f >/etc/d1/f && chown 5:6 /etc/d1/f && mv /etc/d1 /etc/d2 && echo o >/etc/o && chown 7:7 /etc/o && echo p >/etc/p && mv /etc/p /etc/o && echo more >>/srv/h1\"}' >spec.json"
+  \"runAsRoot\": \"chown 1:2 /dir/a && echo m >/etc/moved && chown 3:4 /etc/moved && mv /etc/moved /etc/there && mkdir /etc/d1 && echo f >/etc/d1/f && chown 5:6 /etc/d1/f && mv /etc/d1 /etc/d2 && echo o >/etc/o && chown 7:7 /etc/o && echo p >/etc/p && mv /etc/p /etc/o && echo more >>/srv/h1 && chown 0:0 /srv && echo q >/etc/q && chown 8:8 /etc/q && mv /etc/q /etc/r && chmod 600 /etc/r && mkdir /many && for i in \$(seq 1500); do echo >/many/f\$i; done && chown -R 11:11 /many\"}' >spec.json"
   check "$user: chown of base files and mv in Nix" test -n "$inside"; [ -n "$inside" ] || sed 's/^/  nix: /' "$NIX_SANDBOX_LOG"
   listing=$(last_layer_owners "$inside")
   check "$user: their owners are in the layer" sh -c "for want in '-rw-r--r-- 1/2 dir/a' '-rw-r--r-- 3/4 etc/there' \
-    '-rw-r--r-- 5/6 etc/d2/f' '-rw-r--r-- 0/0 etc/o' '-rw-r----- 1005/1006 srv/h1'; do
+    '-rw-r--r-- 5/6 etc/d2/f' '-rw-r--r-- 0/0 etc/o' '-rw-r----- 1005/1006 srv/h1' 'drwx---r-x 0/0 srv' \
+    '-rw------- 8/8 etc/r' 'drwxr-xr-x 11/11 many' '-rw-r--r-- 11/11 many/f1500'; do
     printf '%s\n' \"\$1\" | grep -xF -- \"\$want\" >/dev/null || { echo \"missing: \$want\"; exit 1; }; done" sh "$listing" ||
     printf '  %s\n' "$listing"
   check "$user: the same layers outside Nix" same_layers
