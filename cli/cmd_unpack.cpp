@@ -31,16 +31,10 @@ void define_unpack_command(CommandLine& cmd) {
     mount::UnpackOptions options;
     if (!opts->max_size.empty()) options.max_bytes = parse_size(opts->max_size, "--max-layer-size");
     auto image = ImageSource::open(opts->image, {opts->name, opts->tag});
-    // Where user xattrs are refused (a Nix build), what cannot be set goes to an owner
-    // table beside the tree; the parent is probed (the tree does not exist yet).
-    std::optional<std::string> refused;
-    if (std::string parent = dirname_of(absolute_path(opts->dir)); is_directory(parent))
-      refused = user_xattrs_refused(parent);
-    options.owner_table = refused.has_value();
-    mount::UnpackStats stats = mount::unpack_image_to(*image, opts->dir, options);
+    mount::UnpackStats stats = mount::unpack_image_to(*image, opts->dir, options); // probes for an owner table
     const std::string table = owner_table_path(absolute_path(opts->dir));
-    const bool has_table = options.owner_table && path_exists(table);
-    const char* owners = ::geteuid() == 0 ? "real" : options.owner_table ? "table" : "xattr";
+    const bool has_table = path_exists(table);
+    const char* owners = has_table ? "table" : ::geteuid() == 0 ? "real" : "xattr"; // as export says it
     if (global_options().json) {
       nlohmann::json report = {{"image", opts->image},
                                {"dir", opts->dir},
@@ -54,8 +48,9 @@ void define_unpack_command(CommandLine& cmd) {
     note(fmt::format("unpacked {} ({} layers, {} entries) -> {}", opts->image, image->layers().size(),
                      stats.entries, opts->dir));
     if (has_table)
-      note(fmt::format("owners and modes the disk cannot hold are in {} ({}; the format: sys/owner_table.h)", table,
-                       *refused));
+      note(fmt::format("owners and modes the disk cannot hold are in {} (user xattrs are refused here; the format: "
+                       "sys/owner_table.h)",
+                       table));
     else if (stats.recorded > 0)
       verbose(fmt::format("{} entries keep their owner or mode in user.containers.override_stat", stats.recorded));
     if (stats.unrecorded_owners > 0)

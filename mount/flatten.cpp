@@ -63,12 +63,18 @@ UnpackStats unpack_image_to(const ImageSource& image, const std::string& target,
   TempDir temp("." + basename_of(absolute) + ".strata", dirname_of(absolute));
   const std::string tree = temp.path() + "/tree";
   if (::mkdir(tree.c_str(), 0755) != 0 || ::chmod(tree.c_str(), 0755) != 0) fail_errno("cannot create " + tree);
-  UnpackStats stats = flatten_image(image, tree, options);
+  UnpackOptions used = options;
+  // Where user xattrs are refused (a Nix build), what the disk cannot hold goes to an
+  // owner table beside the tree: probed where the tree is made.
+  if (!used.owner_table) used.owner_table = user_xattrs_refused(temp.path()).has_value();
+  UnpackStats stats = flatten_image(image, tree, used);
   // The owner table goes first: the tree never appears without it.
   const std::string table = owner_table_path(tree), target_table = owner_table_path(absolute);
-  bool moved_table = options.owner_table && path_exists(table);
+  bool moved_table = used.owner_table && path_exists(table);
   if (moved_table && ::rename(table.c_str(), target_table.c_str()) != 0)
     fail_errno("cannot move the owner table to " + target_table);
+  if (!moved_table && ::unlink(target_table.c_str()) != 0 && errno != ENOENT) // a stale one describes no tree
+    fail_errno("cannot remove the stale owner table " + target_table);
   // rename(2) replaces an empty directory and refuses a non-empty one.
   if (::rename(tree.c_str(), absolute.c_str()) != 0) {
     int err = errno;

@@ -17,7 +17,8 @@ UnpackStats flatten_image(const ImageSource& image, const std::string& dir, cons
 // Flattens image into target, which must not exist or be an empty directory (else an
 // InputError naming it). The tree is built in a temp dir beside target and renamed onto
 // it when complete: target is never seen half-unpacked, and a failure leaves it as it was.
-// With options.owner_table, the owner table is moved to owner_table_path(target) first.
+// With options.owner_table, or where the temp dir refuses user xattrs, the owner table is
+// moved to owner_table_path(target) first (a stale one there is removed otherwise).
 UnpackStats unpack_image_to(const ImageSource& image, const std::string& target, const UnpackOptions& options = {});
 
 // How to read a tree flatten_image made back (walk_diff's DiffOptions::id_map): as root,

@@ -61,9 +61,18 @@ std::string owner_table_path(const std::string& dir) {
 }
 
 std::optional<std::string> user_xattrs_refused(const std::string& dir) {
+  constexpr const char* name = "user.strata.probe";
   Fd probe(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
-  if (!probe) fail_errno("cannot create a temporary file in " + dir);
-  if (::fsetxattr(probe.get(), "user.strata.probe", "1", 1, 0) == 0) return std::nullopt;
+  bool on_dir = false;
+  if (!probe && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) { // no O_TMPFILE here: the dir itself
+    probe = Fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    on_dir = true;
+  }
+  if (!probe) fail_errno("cannot probe user xattrs in " + dir);
+  if (::fsetxattr(probe.get(), name, "1", 1, 0) == 0) {
+    if (on_dir) (void)::fremovexattr(probe.get(), name);
+    return std::nullopt;
+  }
   if (errno != ENOTSUP && errno != EPERM && errno != EACCES) fail_errno("cannot set a user xattr in " + dir);
   return fmt::format("user xattrs are refused in {}: {}", dir, std::strerror(errno));
 }

@@ -26,8 +26,9 @@ namespace strata {
 // Where the table of the tree at `dir` lives: beside it.
 std::string owner_table_path(const std::string& dir);
 
-// Whether a user xattr can be set on a file in `dir` (probed with a temp file); when
-// not, why ("user xattrs are refused in DIR: Operation not supported").
+// Whether a user xattr can be set on a file in `dir` (probed with an O_TMPFILE file, or
+// on `dir` itself where the filesystem has none: give a dir of strata's own); when not,
+// why ("user xattrs are refused in DIR: Operation not supported").
 std::optional<std::string> user_xattrs_refused(const std::string& dir);
 
 using Xattrs = std::vector<std::pair<std::string, std::string>>; // name, value

@@ -288,9 +288,9 @@ echo '{\"name\": \"tree\", \"tag\": \"1\", \"copyToRoot\": [\"tree\", \"$pkg\"]}
   check "$user: ... and their contents" secret_contents
   check "$user: the same layers outside Nix" same_layers || sed 's/^/  outside: /' "$outside/secret/err"
 
-  # 10. unpack (as umoci unpack --rootless) in Nix: what the disk cannot hold goes to
+  # 10. unpack (as umoci unpack --rootless) in Nix, to DIR/ (a trailing slash): what the disk cannot hold goes to
   # DIR.owners; --json says so; the tree is the same as outside.
-  unpacked_out=$(nix_sandbox_run unpack "mkdir \$out && \$strata unpack \$input2 \$out/root --json >\$out/report.json" "${inputs[@]}") ||
+  unpacked_out=$(nix_sandbox_run unpack "mkdir \$out && \$strata unpack \$input2 \$out/root/ --json >\$out/report.json" "${inputs[@]}") ||
     unpacked_out=""
   check "$user: unpack in Nix" test -n "$unpacked_out"; [ -n "$unpacked_out" ] || sed 's/^/  nix: /' "$NIX_SANDBOX_LOG"
   check "$user: its files are there, the base's owners in the owner table --json names" sh -c "
