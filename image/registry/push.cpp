@@ -1,5 +1,7 @@
 #include "image/registry/push.h"
 
+#include "image/reference.h"
+
 #include "image/compress.h"
 #include "image/digest.h"
 #include "image/json_input.h"
@@ -40,13 +42,6 @@ private:
   Fd fd_;
   uint64_t size_ = 0;
 };
-
-std::string tag_of_repo_tag(const std::string& repo_tag) {
-  auto slash = repo_tag.rfind('/');
-  auto colon = repo_tag.rfind(':');
-  if (colon == std::string::npos || (slash != std::string::npos && colon < slash)) return "latest";
-  return repo_tag.substr(colon + 1);
-}
 
 std::string digest_of_range(const ImageSource::BlobLocation& loc) {
   Hasher h;
@@ -185,7 +180,7 @@ void push_image(const std::string& image, const ImageSelector& selector, Registr
     return;
   }
   auto source = ImageSource::open(image, selector);
-  std::string fallback_tag = source->repo_tags().empty() ? "latest" : tag_of_repo_tag(source->repo_tags().front());
+  std::string fallback_tag = source->repo_tags().empty() ? "latest" : split_repo_tag(source->repo_tags().front()).second;
   std::vector<LayerDescriptor> known; // the blobs whose digests are known before any is read
   for (const auto& d : source->layers()) {
     if (source->format() != ImageFormat::DockerArchive) known.push_back(d);
