@@ -101,8 +101,11 @@ for user in $(sandbox_users); do
     kind=$([ -d "$base" ] && echo OCI || echo docker-archive)
     jq -n --arg base "$base" --arg bash "$F/bash" '{name: "repeated-layer-test", tag: "latest", fromImage: $base,
       copyToRoot: $bash, runAsRoot: "echo '\''runAsRoot has run.'\''\n"}' >"$d/repeated.json"
-    out=$(build "$d/repeated.json" -o "$d/repeated.tar" 2>&1) || true
-    check "$user: repeatedLayerTestImage over the $kind base builds, runAsRoot ran" grep -qx 'runAsRoot has run.' <<<"$out"
+    rm -f "$d/repeated.tar"
+    rc=0
+    out=$(build "$d/repeated.json" -o "$d/repeated.tar" 2>&1) || rc=$?
+    check "$user: repeatedLayerTestImage over the $kind base builds, runAsRoot ran" \
+      bash -c '[ "$1" = 0 ] && grep -qx "runAsRoot has run." <<<"$2"' _ "$rc" "$out"
     check "$user: ... /bin/bash -c 'exit 0' runs in it" run_image "$user" "$d/repeated.tar" /bin/bash -c 'exit 0'
     check "$user: ... its manifest keeps the base's two layers" \
       bash -c '[ "$(layers_json "$1" | jq -c ".[:2]")" = "$(layers_json "$2")" ]' _ "$d/repeated.tar" "$F/empty2.tar"

@@ -135,7 +135,9 @@ check "mergeImages: the one layer both list (the same copyToRoot) is stored once
   test "$(tar -tf "$merged" | grep -c '/layer.tar$'):$(tar -xOf "$merged" manifest.json | jq '[.[].Layers[]] | length')" = 1:2
 check "mergeImages of [ plain plainZstd ]" build mergedZstd
 check "… is zstd-compressed as its last image is (dockerTools'), the same image listed once" \
-  sh -c "zstd -dc '$built' | tar -xOf - manifest.json | jq -e '[.[].RepoTags] == [[\"plain:1\"]]' >/dev/null"
+  sh -c "m=\$(zstd -dc '$built' | tar -xOf - manifest.json) && jq -e '[.[].RepoTags] == [[\"plain:1\"]]' <<EOF >/dev/null
+\$m
+EOF"
 check "mergeImages of a non-list is an evaluation error" eval_fails mergedNotList.drvPath "takes a list of images"
 
 # 9. imageName, imageTag, spec; tag = null is the output's hash, the image's tag.

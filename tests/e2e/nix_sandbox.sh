@@ -70,7 +70,7 @@ umoci insert --image "$WORK/base.oci:base" "$base_root" / >/dev/null
 skopeo copy -q "oci:$WORK/base.oci:base" "docker-archive:$WORK/base.tar:base:1"
 
 # layers IMAGE: the image's diff_ids, one a line.
-layers() { jq -r '.layers[].diff_id' < <("$SB" inspect "$1"); }
+layers() { local json; json=$("$SB" inspect "$1") && jq -r '.layers[].diff_id' <<<"$json"; }
 # unpacked IMAGE DIR: skopeo copies the docker-archive to OCI, umoci unpacks it (as root:
 # real owners) into DIR/rootfs.
 unpacked() {
@@ -134,7 +134,7 @@ $prep
       inside=$out/image.tar
       report=$out/report.json
     else
-      inside=""
+      inside="" report=""
     fi
     local dir=$outside/$name
     mkdir -p "$dir" && chown "$user:" "$dir"
@@ -143,7 +143,11 @@ $prep
       sh -e -c "$prep
 \"\$0\" $command spec.json -o image.tar -q" "$SB" 2>"$dir/err" || outside_image=""
   }
-  same_layers() { [ -n "$inside" ] && [ -n "$outside_image" ] && [ "$(layers "$inside")" = "$(layers "$outside_image")" ]; }
+  same_layers() {
+    local a b
+    [ -n "$inside" ] && [ -n "$outside_image" ] && a=$(layers "$inside") && b=$(layers "$outside_image") &&
+      [ -n "$a" ] && [ "$a" = "$b" ]
+  }
 
   # 1. copyToRoot of a store package.
   build_both copy build "echo '{\"name\": \"copy\", \"tag\": \"1\", \"copyToRoot\": [\"$pkg\"]}' >spec.json"

@@ -31,13 +31,15 @@ struct Layers : ::testing::Test {
     make_dirs(mid + "/srv/sub");
     write_file(mid + "/srv/old", "o");
     make_dirs(mid + "/etc");
+    make_dirs(mid + "/srv/deeper");
+    write_file(mid + "/srv/deeper/x", "x");
     make_dirs(bottom + "/srv");
     write_file(bottom + "/srv/older", "o");
     write_file(bottom + "/srv/new", "o");
     make_dirs(masks);
     OwnerTable t;
     t.set_opaque("srv");
-    t.set_opaque("srv/deeper"); // under an opaque dir: adds nothing
+    t.set_opaque("srv/deeper"); // under an opaque dir: adds nothing (a mask dir there would clash)
     t.save(owner_table_path(top));
     OwnerTable m;
     m.set_opaque("etc");
@@ -55,8 +57,9 @@ TEST_F(Layers, AMaskBelowTheOpaqueLayerWhitesOutWhatTheLayersBelowHave) {
   EXPECT_EQ(out.lower[2], mid);
   EXPECT_EQ(out.lower[3], bottom);
   EXPECT_EQ(out.masks, 1u); // mid's etc/ hides nothing: bottom has no etc
-  EXPECT_EQ(out.whiteouts, 4u);
-  for (const char* name : {"new", "old", "older", "sub"}) EXPECT_TRUE(is_whiteout(masks + "/0/srv/" + name)) << name;
+  EXPECT_EQ(out.whiteouts, 5u);
+  for (const char* name : {"deeper", "new", "old", "older", "sub"})
+    EXPECT_TRUE(is_whiteout(masks + "/0/srv/" + name)) << name;
 }
 
 TEST_F(Layers, NoOpaqueDirsNoMasks) {
@@ -72,7 +75,10 @@ TEST_F(Layers, MergedRecordsAreThoseOfTheTopmostLayerHavingThePath) {
   m.set("etc", OverrideStat{7, 7, 0750});                 // mid's own: shown
   m.save(owner_table_path(mid));
   OwnerTable b;
-  b.set("srv/new", OverrideStat{9, 9, 0644});             // top has srv/new, without a record
+  b.set("srv/new", OverrideStat{9, 9, 0644});             // under top's opaque srv/
+  b.set("f", OverrideStat{9, 9, 0600});                   // top has f too, without a record
+  write_file(top + "/f", "t");
+  write_file(bottom + "/f", "b");
   b.set("etc/x", OverrideStat{9, 9, 0644});               // under mid's opaque etc/
   b.set("var", OverrideStat{3, 3, 0700});                 // nothing above has var
   b.save(owner_table_path(bottom));
@@ -82,6 +88,7 @@ TEST_F(Layers, MergedRecordsAreThoseOfTheTopmostLayerHavingThePath) {
   OwnerTable merged = merged_lower_records({top, mid, bottom});
   EXPECT_EQ(merged.find("srv/old"), nullptr);
   EXPECT_EQ(merged.find("srv/new"), nullptr);
+  EXPECT_EQ(merged.find("f"), nullptr);
   EXPECT_EQ(merged.find("etc/x"), nullptr);
   ASSERT_NE(merged.find("etc"), nullptr);
   EXPECT_EQ(merged.find("etc")->uid, 7u);
